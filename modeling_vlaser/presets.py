@@ -13,10 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from .configuration_vlaser import VlaserConfig
+from .processing_vlaser import TINY_IMAGE_SEQ_LENGTH, TINY_IMAGE_SIZE, TINY_SPECIAL_TOKEN_IDS, TINY_VOCAB_SIZE
 
-# Ids of the tiny tokenizer's vocabulary, fixed when it was trained (tests check them against the shipped files).
-TINY_VOCAB_SIZE = 2048
-TINY_IMAGE_TOKEN_ID = 2045
+TINY_IMAGE_TOKEN_ID = TINY_SPECIAL_TOKEN_IDS["<IMG_CONTEXT>"]
 
 _INTERNVIT_300M = dict(
     hidden_size=1024,
@@ -49,7 +48,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             num_hidden_layers=2,
             num_attention_heads=4,
             intermediate_size=256,
-            image_size=224,
+            image_size=TINY_IMAGE_SIZE,
             patch_size=14,
             attention_bias=True,
         ),
@@ -66,7 +65,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             tie_word_embeddings=True,
         ),
         image_token_id=TINY_IMAGE_TOKEN_ID,
-        image_seq_length=64,  # (224 / 14)^2 patches, pixel-shuffled by 0.5 per side
+        image_seq_length=TINY_IMAGE_SEQ_LENGTH,
         tie_word_embeddings=True,
         expert_hidden_size=64,
         expert_intermediate_size=192,
@@ -105,4 +104,4 @@ def get_preset_config(name: str, **overrides: Any) -> VlaserConfig:
     return VlaserConfig(**{**PRESETS[name], **overrides})
 
 
-__all__ = ["PRESETS", "TINY_IMAGE_TOKEN_ID", "TINY_VOCAB_SIZE", "get_preset_config"]
+__all__ = ["PRESETS", "TINY_IMAGE_TOKEN_ID", "get_preset_config"]

@@ -1,0 +1,100 @@
+# Copyright 2026 The VLASER developers. Licensed under the Apache License, Version 2.0.
+"""Model cards for VLASER checkpoints pushed to the Hub."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from .configuration_vlaser import VlaserConfig
+
+_CARD_TEMPLATE = """---
+{{ card_data }}
+---
+
+# {{ model_id | default("VLASER policy", true) }}
+
+{{ model_description | default("A VLASER vision-language-action model: an InternVL3 reasoning VLM with a flow-matching action expert.", true) }}
+
+## Model
+
+| field | value |
+|---|---|
+| backbone | InternViT ({{ vision_layers }} layers, width {{ vision_width }}) + Qwen2 ({{ text_layers }} layers, width {{ text_width }}) |
+| action expert | {{ text_layers }} layers, width {{ expert_width }}, MLP {{ expert_mlp }} |
+| state / action dims | {{ state_dim }} / {{ action_dim }} (padded to {{ max_state_dim }} / {{ max_action_dim }}) |
+| chunk | predict {{ chunk_size }}, execute {{ n_action_steps }}, {{ num_inference_steps }} flow steps |
+{% if datasets %}
+## Training data
+
+{% for dataset in datasets %}- [{{ dataset }}](https://huggingface.co/datasets/{{ dataset }})
+{% endfor %}{% endif %}{% if training_recipe %}
+## Training recipe
+
+{{ training_recipe }}
+{% endif %}
+## Use
+
+```python
+from modeling_vlaser.policy import VlaserPolicy          # or AutoModel.from_pretrained(repo, trust_remote_code=True)
+
+policy = VlaserPolicy.from_pretrained("{{ model_id | default("path/to/checkpoint", true) }}")
+chunk = policy.predict_action(image, "put the carrot on the plate", state)   # (1, {{ chunk_size }}, {{ action_dim }}) raw actions
+```
+"""
+
+
+def build_model_card(
+    config: VlaserConfig,
+    model_id: str | None = None,
+    base_model: str | None = None,
+    datasets: Sequence[str] | None = None,
+    eval_results: Sequence[dict[str, Any] | EvalResult] | None = None,
+    training_recipe: str | None = None,
+    model_description: str | None = None,
+    license: str = "apache-2.0",
+    tags: Sequence[str] = (),
+) -> ModelCard:
+    """A model card with Hub metadata (base model, datasets, `robotics` pipeline tag, `model-index` results).
+
+    `eval_results` entries are [`EvalResult`]s or dicts of its fields, e.g. `{"task_type": "robotics",
+    "dataset_type": "simpler-widowx", "dataset_name": "SimplerEnv WidowX", "metric_type": "success_rate",
+    "metric_value": 0.65}`; a card with results needs `model_id` (the Hub requires a model name for them).
+    """
+    results = [r if isinstance(r, EvalResult) else EvalResult(**r) for r in eval_results or ()]
+    card_data = ModelCardData(
+        library_name="transformers",
+        license=license,
+        pipeline_tag="robotics",
+        tags=["vlaser", "vision-language-action", "flow-matching", "robotics", *tags],
+        base_model=base_model,
+        datasets=list(datasets) if datasets else None,
+        eval_results=results or None,
+        model_name=model_id if results else None,
+    )
+    return ModelCard.from_template(
+        card_data,
+        template_str=_CARD_TEMPLATE,
+        model_id=model_id,
+        model_description=model_description,
+        datasets=list(datasets or ()),
+        training_recipe=training_recipe,
+        vision_layers=config.vision_config.num_hidden_layers,
+        vision_width=config.vision_config.hidden_size,
+        text_layers=config.text_config.num_hidden_layers,
+        text_width=config.text_config.hidden_size,
+        expert_width=config.expert_hidden_size,
+        expert_mlp=config.expert_intermediate_size,
+        state_dim=config.state_dim,
+        action_dim=config.action_dim,
+        max_state_dim=config.max_state_dim,
+        max_action_dim=config.max_action_dim,
+        chunk_size=config.chunk_size,
+        n_action_steps=config.n_action_steps,
+        num_inference_steps=config.num_inference_steps,
+    )
+
+
+__all__ = ["build_model_card"]
