@@ -140,6 +140,7 @@ class VlaserActionExpert(nn.Module):
         self.action_time_mlp_in = nn.Linear(2 * width, width)
         self.action_time_mlp_out = nn.Linear(width, width)
         self.action_out_proj = nn.Linear(width, config.max_action_dim)
+        # Set by `activation_checkpointing_enable` (transformers flags every module carrying this attribute).
         self.gradient_checkpointing = False
 
 
@@ -286,18 +287,12 @@ class VlaserForActionPrediction(VlaserForConditionalGeneration):
                 attention_mask,
                 past_key_values[layer_idx] if past_key_values is not None else None,
             )
-            if checkpointing:
-                prefix, suffix, key_values = torch.utils.checkpoint.checkpoint(
-                    self._joint_layer, *args, use_reentrant=False
-                )
+            if checkpointing:  # one joint layer at a time: both streams' activations are recomputed together
+                prefix, suffix, key_values = self.action_expert._gradient_checkpointing_func(self._joint_layer, *args)
             else:
                 prefix, suffix, key_values = self._joint_layer(*args)
             all_key_values.append(key_values)
         return suffix, tuple(all_key_values)
-
-    def _set_gradient_checkpointing(self, enable: bool = True, gradient_checkpointing_func=None):
-        super()._set_gradient_checkpointing(enable, gradient_checkpointing_func)
-        self.action_expert.gradient_checkpointing = enable
 
     # ---- flow matching ---------------------------------------------------------------------------------------------
 

@@ -304,3 +304,29 @@ def test_wrong_action_dim_raises(policy):
         policy(**batch, actions=torch.zeros(2, config.chunk_size, config.action_dim + 2))
     with pytest.raises(ValueError, match="`noise` must have shape"):
         policy.sample_actions(**batch, noise=torch.zeros(2, config.chunk_size, 3))
+
+
+def test_bfloat16_weights_keep_the_integration_state_in_float32(policy):
+    batch = policy_batch(policy.config)
+    noise = chunk_noise(policy.config, 2)
+    reference = policy.sample_actions(**batch, noise=noise)
+    half = tiny_policy().to(torch.bfloat16)
+    actions, velocities = half.sample_actions(**batch, noise=noise, return_velocities=True)
+    assert actions.dtype == torch.float32 and velocities.dtype == torch.float32
+    assert (actions - reference).abs().max() < 0.1  # bf16 weights, same function
+
+
+def test_gradient_checkpointing_gives_the_same_gradients():
+    grads = []
+    for checkpointing in (False, True):
+        policy = tiny_policy().train()
+        if checkpointing:
+            policy.activation_checkpointing_enable()
+            assert policy.action_expert.gradient_checkpointing
+        config = policy.config
+        batch = policy_batch(config)
+        actions = torch.zeros(2, config.chunk_size, config.action_dim)
+        loss = policy(**batch, actions=actions, noise=torch.ones_like(actions), sigma=torch.tensor([0.5, 0.5])).loss
+        loss.backward()
+        grads.append(policy.action_expert.layers[0].self_attn.q_proj.weight.grad.clone())
+    assert torch.allclose(grads[0], grads[1], atol=1e-6)
