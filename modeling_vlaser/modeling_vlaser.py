@@ -507,7 +507,9 @@ class VlaserForActionPrediction(VlaserForConditionalGeneration):
                 "`pixel_values` is missing: VLASER conditions actions on camera images; pass the processor's output"
             )
         if not torch.is_floating_point(pixel_values):
-            raise TypeError(f"`pixel_values` must be a floating-point tensor from the processor, got {pixel_values.dtype}")
+            raise TypeError(
+                f"`pixel_values` must be a floating-point tensor from the processor, got {pixel_values.dtype}"
+            )
         size = tuple(config.vision_config.image_size)
         if pixel_values.dim() != 4 or pixel_values.shape[1] != 3 or tuple(pixel_values.shape[2:]) != size:
             raise ValueError(

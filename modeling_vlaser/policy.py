@@ -86,7 +86,9 @@ class VlaserPolicy:
         self.processor.save_pretrained(save_directory)
         build_model_card(self.model.config, **card_fields).save(os.path.join(save_directory, "README.md"))
 
-    def push_to_hub(self, repo_id: str, private: bool = False, commit_message: str = "Upload VLASER policy", **card_fields):
+    def push_to_hub(
+        self, repo_id: str, private: bool = False, commit_message: str = "Upload VLASER policy", **card_fields
+    ):
         """Upload everything `save_pretrained` writes as one commit, so a repo never holds a half-updated policy."""
         from huggingface_hub import HfApi
 

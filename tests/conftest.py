@@ -51,3 +51,6 @@ def policy_batch(config, lengths=(40, 33), seed: int = 1) -> dict[str, torch.Ten
 @pytest.fixture
 def policy() -> VlaserForActionPrediction:
     return tiny_policy()
+
+
+from tests.hub_fixtures import local_hub  # noqa: E402, F401  (the local Hub server fixture)

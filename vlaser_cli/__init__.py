@@ -50,5 +50,3 @@ def main(argv: list[str] | None = None) -> None:
     known, rest = top.parse_known_args(argv[:1])
     arguments_type, run, _ = commands[known.command]
     run(parse_arguments(arguments_type, rest + argv[1:], prog=f"vlaser {known.command}"))
-
-

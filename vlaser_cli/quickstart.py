@@ -35,7 +35,9 @@ def make_tabletop_image(width: int = 320, height: int = 240) -> tuple[Image.Imag
     plate = (int(width * 0.55), int(height * 0.55), int(width * 0.85), int(height * 0.85))
     draw.ellipse(plate, fill=(236, 236, 232), outline=(190, 190, 186), width=3)
     carrot = (int(width * 0.15), int(height * 0.6), int(width * 0.4), int(height * 0.7))
-    draw.polygon([(carrot[0], carrot[1]), (carrot[2], (carrot[1] + carrot[3]) // 2), (carrot[0], carrot[3])], (237, 120, 30))
+    draw.polygon(
+        [(carrot[0], carrot[1]), (carrot[2], (carrot[1] + carrot[3]) // 2), (carrot[0], carrot[3])], (237, 120, 30)
+    )
     return image, {"plate": plate, "carrot": carrot}
 
 
@@ -74,7 +76,9 @@ def run_quickstart(args: QuickstartArguments, echo: Callable[[str], None] = prin
         normalizer = ActionNormalizer.from_data(states, actions, raw_action_dims=[config.action_dim - 1])
         policy = VlaserPolicy(model, load_tiny_processor(normalizer))
     n_params = sum(p.numel() for p in model.parameters())
-    echo(f"built preset '{args.preset}': {n_params / 1e6:.2f} M parameters, {config.text_config.num_hidden_layers} layers")
+    echo(
+        f"built preset '{args.preset}': {n_params / 1e6:.2f} M parameters, {config.text_config.num_hidden_layers} layers"
+    )
 
     image, boxes = make_tabletop_image()
     image.save(output_dir / "tabletop.png")
@@ -100,7 +104,9 @@ def run_quickstart(args: QuickstartArguments, echo: Callable[[str], None] = prin
 
     checkpoint = output_dir / "checkpoint"
     with _timed(timings, "save"):
-        policy.save_pretrained(checkpoint, model_description="Random-weight tiny VLASER written by `vlaser quickstart`.")
+        policy.save_pretrained(
+            checkpoint, model_description="Random-weight tiny VLASER written by `vlaser quickstart`."
+        )
     with _timed(timings, "reload"):
         reloaded = VlaserPolicy.from_pretrained(checkpoint)
     same = np.array_equal(reloaded.predict_action(image, args.instruction, state, noise=noise), chunk)

@@ -59,7 +59,9 @@ def test_saving_a_converted_model_writes_the_native_layout(shared_dir, tmp_path)
     assert any(k.startswith("model.vision_tower.encoder.layer.0.attention.q_proj") for k in keys)
     assert not any("attn.qkv" in k or k.startswith("vision_model.") for k in keys)
     reloaded = VlaserForConditionalGeneration.from_pretrained(tmp_path)
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), reloaded.state_dict().values()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(model.state_dict().values(), reloaded.state_dict().values(), strict=True)
+    )
 
 
 def test_internvl_hf_checkpoint_initializes_a_policy(tmp_path):
@@ -110,7 +112,9 @@ def test_official_checkpoint_round_trips_through_save_pretrained(official, tmp_p
     reloaded = VlaserForActionPrediction.from_pretrained(tmp_path).eval()
     assert json.loads((tmp_path / "config.json").read_text())["position_scheme"] == "per_block"
     args = (io["input_ids"], io["pixel_values"], io["attention_mask"], io["proprios"][:, 0])
-    assert torch.equal(reloaded.sample_actions(*args, noise=io["noise"]), model.sample_actions(*args, noise=io["noise"]))
+    assert torch.equal(
+        reloaded.sample_actions(*args, noise=io["noise"]), model.sample_actions(*args, noise=io["noise"])
+    )
 
 
 def test_official_conversion_rejects_unknown_keys_and_untied_experts(shared_dir):

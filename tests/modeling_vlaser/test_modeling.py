@@ -91,7 +91,9 @@ def test_prefix_cache_equals_full_recomputation(policy):
 
 def test_prefix_cache_is_never_mutated(policy):
     batch = policy_batch(policy.config)
-    cache = policy.compute_prefix_cache(batch["input_ids"], batch["pixel_values"], batch["attention_mask"], batch["state"])
+    cache = policy.compute_prefix_cache(
+        batch["input_ids"], batch["pixel_values"], batch["attention_mask"], batch["state"]
+    )
     snapshot = [(k.clone(), v.clone()) for k, v in cache]
     x = torch.randn(2, policy.config.chunk_size, policy.config.max_action_dim)
     for sigma in (1.0, 0.5, 0.1):
@@ -109,10 +111,10 @@ def test_prefix_is_unaffected_by_state_and_action_tokens(policy):
     mask = build_joint_attention_mask(prefix_mask, 1 + config.chunk_size)
 
     def prefix_keys(seed):
-        suffix = torch.randn(2, 1 + config.chunk_size, config.expert_hidden_size, generator=torch.Generator().manual_seed(seed))
-        _, key_values = policy.joint_forward(
-            prefix_embeds, suffix, mask, positions[0], torch.cat(positions[1:], 1)
+        suffix = torch.randn(
+            2, 1 + config.chunk_size, config.expert_hidden_size, generator=torch.Generator().manual_seed(seed)
         )
+        _, key_values = policy.joint_forward(prefix_embeds, suffix, mask, positions[0], torch.cat(positions[1:], 1))
         return [(k[:, :, :prefix_len], v[:, :, :prefix_len]) for k, v in key_values]
 
     with torch.no_grad():
@@ -124,7 +126,9 @@ def test_prefix_is_unaffected_by_state_and_action_tokens(policy):
 def test_every_action_output_depends_on_every_action_token(policy):
     config = policy.config
     batch = policy_batch(config, lengths=(40,))
-    cache = policy.compute_prefix_cache(batch["input_ids"], batch["pixel_values"], batch["attention_mask"], batch["state"])
+    cache = policy.compute_prefix_cache(
+        batch["input_ids"], batch["pixel_values"], batch["attention_mask"], batch["state"]
+    )
     x = torch.randn(1, config.chunk_size, config.max_action_dim, generator=torch.Generator().manual_seed(3))
     sigma = torch.tensor([0.6])
     with torch.no_grad():
@@ -140,15 +144,21 @@ def test_causal_actions_flag_makes_earlier_outputs_blind_to_later_tokens():
     policy = tiny_policy(causal_actions=True)
     config = policy.config
     batch = policy_batch(config, lengths=(40,))
-    cache = policy.compute_prefix_cache(batch["input_ids"], batch["pixel_values"], batch["attention_mask"], batch["state"])
+    cache = policy.compute_prefix_cache(
+        batch["input_ids"], batch["pixel_values"], batch["attention_mask"], batch["state"]
+    )
     x = torch.randn(1, config.chunk_size, config.max_action_dim)
     changed = x.clone()
     changed[:, -1] += 1.0
     with torch.no_grad():
         delta = (
-            policy.denoise_step(changed, torch.tensor([0.5]), batch["attention_mask"], cache)
-            - policy.denoise_step(x, torch.tensor([0.5]), batch["attention_mask"], cache)
-        ).abs().amax(-1)
+            (
+                policy.denoise_step(changed, torch.tensor([0.5]), batch["attention_mask"], cache)
+                - policy.denoise_step(x, torch.tensor([0.5]), batch["attention_mask"], cache)
+            )
+            .abs()
+            .amax(-1)
+        )
     assert torch.all(delta[0, :-1] == 0) and delta[0, -1] > 0
 
 
@@ -190,7 +200,9 @@ def test_scheduler_sampling_equals_hand_written_euler(policy):
     noise = chunk_noise(config, 2)
     sampled = policy.sample_actions(**batch, noise=noise)
 
-    cache = policy.compute_prefix_cache(batch["input_ids"], batch["pixel_values"], batch["attention_mask"], batch["state"])
+    cache = policy.compute_prefix_cache(
+        batch["input_ids"], batch["pixel_values"], batch["attention_mask"], batch["state"]
+    )
     x = torch.nn.functional.pad(noise, (0, config.max_action_dim - config.action_dim))
     steps = config.num_inference_steps
     with torch.no_grad():

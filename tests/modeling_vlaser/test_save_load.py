@@ -28,7 +28,9 @@ def make_policy(seed: int = 0) -> VlaserPolicy:
     model = tiny_policy(seed)
     rng = np.random.default_rng(seed)
     normalizer = ActionNormalizer.from_data(
-        rng.normal(size=(64, model.config.state_dim)), rng.normal(size=(64, model.config.action_dim)), raw_action_dims=[6]
+        rng.normal(size=(64, model.config.state_dim)),
+        rng.normal(size=(64, model.config.action_dim)),
+        raw_action_dims=[6],
     )
     return VlaserPolicy(model, load_tiny_processor(normalizer))
 
@@ -73,11 +75,21 @@ def test_save_load_is_bit_exact(saved_policy, tmp_path):
 def test_saved_folder_carries_code_card_and_statistics(saved_policy):
     _, folder = saved_policy
     names = {p.name for p in folder.iterdir()}
-    assert {"configuration_vlaser.py", "modeling_vlaser.py", "processing_vlaser.py", "normalization_stats.json"} <= names
+    assert {
+        "configuration_vlaser.py",
+        "modeling_vlaser.py",
+        "processing_vlaser.py",
+        "normalization_stats.json",
+    } <= names
     auto_map = json.loads((folder / "config.json").read_text())["auto_map"]
-    assert auto_map == {"AutoConfig": "configuration_vlaser.VlaserConfig", "AutoModel": "modeling_vlaser.VlaserForActionPrediction"}
+    assert auto_map == {
+        "AutoConfig": "configuration_vlaser.VlaserConfig",
+        "AutoModel": "modeling_vlaser.VlaserForActionPrediction",
+    }
     card = (folder / "README.md").read_text()
-    assert "pipeline_tag: robotics" in card and "base_model: OpenGVLab/InternVL3-2B" in card and "vlaser/vlaser-6m" in card
+    assert (
+        "pipeline_tag: robotics" in card and "base_model: OpenGVLab/InternVL3-2B" in card and "vlaser/vlaser-6m" in card
+    )
     # The statistics live beside the weights, never inside them.
     assert not any("norm" in key and "stat" in key for key in load_file(folder / "model.safetensors"))
 
@@ -105,7 +117,11 @@ def test_fresh_interpreter_loads_with_trust_remote_code(saved_policy, tmp_path):
     )
     # Run from an empty folder with a clean path so that the repository's package cannot be imported.
     result = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "transformers_modules" in result.stdout
@@ -138,7 +154,11 @@ def test_presets_have_the_documented_geometry():
         n_params = sum(p.numel() for p in VlaserForActionPrediction(tiny).parameters())
     assert n_params < 30e6
     two_b, eight_b = get_preset_config("vlaser-2b"), get_preset_config("vlaser-8b")
-    assert (two_b.text_config.hidden_size, two_b.text_config.num_hidden_layers, two_b.expert_hidden_size) == (1536, 28, 768)
+    assert (two_b.text_config.hidden_size, two_b.text_config.num_hidden_layers, two_b.expert_hidden_size) == (
+        1536,
+        28,
+        768,
+    )
     assert (two_b.expert_intermediate_size, eight_b.expert_intermediate_size) == (8960, 5600)
     assert two_b.expert_config.head_dim == two_b.text_config.hidden_size // two_b.text_config.num_attention_heads == 128
     assert eight_b.expert_config.num_key_value_heads == 4 and eight_b.text_config.hidden_size == 3584
