@@ -14,8 +14,8 @@ from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 from transformers.models.qwen2.modeling_qwen2 import (
     Qwen2DecoderLayer,
     Qwen2RMSNorm,
-    apply_rotary_pos_emb,
     eager_attention_forward,
+    rotate_half,
 )
 from transformers.utils import ModelOutput
 
@@ -212,52 +212,75 @@ class VlaserForActionPrediction(VlaserForConditionalGeneration):
         attention_mask: torch.Tensor,
         past_key_values: tuple[torch.Tensor, torch.Tensor] | None,
     ) -> tuple[torch.Tensor | None, torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        """One layer with one softmax over `[past | prefix | suffix]`; each stream uses its own weights."""
+        """One layer with one softmax over `[past | prefix | suffix]`; each stream uses its own weights.
+
+        In the last layer only the suffix is read afterwards, so the prefix contributes keys and values but no
+        queries, attention output or MLP (see `parameters_without_action_gradient`).
+        """
         vlm_layer = self.model.language_model.layers[layer_idx]
         expert_layer = self.action_expert.layers[layer_idx]
         streams = [(prefix, vlm_layer, prefix_rope), (suffix, expert_layer, suffix_rope)]
         streams = [s for s in streams if s[0] is not None]
+        is_last_layer = layer_idx == len(self.action_expert.layers) - 1
+        query_streams = streams[-1:] if is_last_layer else streams
 
         queries, keys, values = [], [], []
         for hidden, layer, (cos, sin) in streams:
             attn = layer.self_attn
             shape = (*hidden.shape[:-1], -1, attn.head_dim)
             normed = layer.input_layernorm(hidden)
-            q = attn.q_proj(normed).view(shape).transpose(1, 2)  # (B, heads, T, head_dim)
             k = attn.k_proj(normed).view(shape).transpose(1, 2)  # (B, kv_heads, T, head_dim)
             v = attn.v_proj(normed).view(shape).transpose(1, 2)
-            q, k = apply_rotary_pos_emb(q, k, cos, sin)
-            queries.append(q), keys.append(k), values.append(v)
+            keys.append(_apply_rope(k, cos, sin)), values.append(v)
+            if any(layer is query_layer for _, query_layer, _ in query_streams):
+                q = attn.q_proj(normed).view(shape).transpose(1, 2)  # (B, heads, T, head_dim)
+                queries.append(_apply_rope(q, cos, sin))
         key_states, value_states = torch.cat(keys, dim=2), torch.cat(values, dim=2)
         if past_key_values is not None:
             key_states = torch.cat([past_key_values[0], key_states], dim=2)
             value_states = torch.cat([past_key_values[1], value_states], dim=2)
 
+        query_states = torch.cat(queries, dim=2)
         attn_module = vlm_layer.self_attn  # same scaling and key/value grouping as the expert's by construction
         attn_output, _ = self._attention_function()(
             attn_module,
-            torch.cat(queries, dim=2),
+            query_states,
             key_states,
             value_states,
-            attention_mask,
+            attention_mask[:, :, -query_states.shape[2] :],
             scaling=attn_module.scaling,
             dropout=0.0,
             is_causal=False,
         )  # (B, T_query, heads, head_dim)
 
         outputs, start = [], 0
-        is_last_layer = layer_idx == len(self.action_expert.layers) - 1
-        for hidden, layer, _ in streams:
+        for hidden, layer, _ in query_streams:
             length = hidden.shape[1]
             stream_out = attn_output[:, start : start + length].reshape(*hidden.shape[:-1], -1)
             start += length
             hidden = hidden + layer.self_attn.o_proj(stream_out)
-            if layer is vlm_layer and is_last_layer:
-                outputs.append(None)  # nothing reads the prefix after the last attention: skip its MLP
-                continue
             outputs.append(hidden + layer.mlp(layer.post_attention_layernorm(hidden)))
-        prefix_out = outputs[0] if prefix is not None else None
+        prefix_out = outputs[0] if prefix is not None and not is_last_layer else None
         return prefix_out, outputs[-1], (key_states, value_states)
+
+    def parameters_without_action_gradient(self) -> list[str]:
+        """Names of the parameters the flow-matching loss never reaches.
+
+        The prefix's last-layer queries, attention output and MLP, the LLM's final norm and (when untied) the LM head
+        only serve text generation. Freeze them when training on actions alone, so that DDP with
+        `find_unused_parameters=False` works; keep them trainable when co-training on conversations.
+        """
+        last = f"model.language_model.layers.{len(self.action_expert.layers) - 1}."
+        unused_prefixes = (
+            last + "self_attn.q_proj.",
+            last + "self_attn.o_proj.",
+            last + "post_attention_layernorm.",
+            last + "mlp.",
+            "model.language_model.norm.",
+            "lm_head.",
+        )
+        tied = {name for name, _ in self.named_parameters(remove_duplicate=True)}
+        return [name for name in tied if name.startswith(unused_prefixes)]
 
     def joint_forward(
         self,
@@ -527,6 +550,11 @@ class VlaserForActionPrediction(VlaserForConditionalGeneration):
             attention_mask = torch.ones_like(input_ids, dtype=torch.bool)
         _check_shape("attention_mask", attention_mask, tuple(input_ids.shape))
         return state, attention_mask
+
+
+def _apply_rope(states: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Qwen2's rotary embedding of `(B, heads, T, head_dim)` states with `(B, T, head_dim)` cos/sin."""
+    return states * cos.unsqueeze(1) + rotate_half(states) * sin.unsqueeze(1)
 
 
 def _pad_last_dim(tensor: torch.Tensor, size: int) -> torch.Tensor:

@@ -342,3 +342,15 @@ def test_gradient_checkpointing_gives_the_same_gradients():
         loss.backward()
         grads.append(policy.action_expert.layers[0].self_attn.q_proj.weight.grad.clone())
     assert torch.allclose(grads[0], grads[1], atol=1e-6)
+
+
+@pytest.mark.parametrize("tie", [True, False])
+def test_parameters_without_action_gradient_are_exactly_those_left_without_grad(tie):
+    policy = tiny_policy(tie_word_embeddings=tie).train()
+    config = policy.config
+    batch = policy_batch(config)
+    actions = torch.zeros(2, config.chunk_size, config.action_dim)
+    policy(**batch, actions=actions).loss.backward()
+    no_grad = {name for name, p in policy.named_parameters() if p.grad is None}
+    assert no_grad == set(policy.parameters_without_action_gradient())
+    assert ("lm_head.weight" in no_grad) == (not tie)  # a tied head is the embedding, which does get gradients
