@@ -201,23 +201,29 @@ def load_internvl_hf_checkpoint(
 
 
 def load_pretrained_backbone(
-    path_or_repo_id: str | os.PathLike, model_class: type = VlaserForConditionalGeneration, **kwargs: Any
+    path_or_repo_id: str | os.PathLike,
+    model_class: type = VlaserForConditionalGeneration,
+    config_overrides: dict | None = None,
+    **kwargs: Any,
 ):
     """Load any supported checkpoint into `model_class`, dispatching on `config.json`'s `model_type`.
 
     `vlaser` loads natively; `internvl` (-hf) and `internvl_chat` (original) are converted. A VLM checkpoint loaded
-    into [`VlaserForActionPrediction`] leaves only the action expert to initialize.
+    into [`VlaserForActionPrediction`] leaves only the action expert to initialize. `config_overrides` change config
+    fields (e.g. a new robot's `action_dim`); other `kwargs` go to `from_pretrained`.
     """
     model_type = _read_config_json(path_or_repo_id).get("model_type")
     if model_type == "vlaser":
-        model, info = model_class.from_pretrained(path_or_repo_id, output_loading_info=True, **kwargs)
+        model, info = model_class.from_pretrained(
+            path_or_repo_id, output_loading_info=True, **(config_overrides or {}), **kwargs
+        )
         missing = [k for k in info["missing_keys"] if not k.startswith(_EXPERT_PREFIX)]
         _raise_on_key_mismatch(missing, list(info["unexpected_keys"]), str(path_or_repo_id))
         return model
     if model_type == "internvl":
-        return load_internvl_hf_checkpoint(path_or_repo_id, model_class, **kwargs)
+        return load_internvl_hf_checkpoint(path_or_repo_id, model_class, config_overrides, **kwargs)
     if model_type == "internvl_chat":
-        return load_internvl_chat_checkpoint(path_or_repo_id, model_class, **kwargs)
+        return load_internvl_chat_checkpoint(path_or_repo_id, model_class, config_overrides=config_overrides, **kwargs)
     raise ValueError(
         f"{path_or_repo_id}: config.json model_type must be 'vlaser', 'internvl' or 'internvl_chat', got {model_type!r}"
     )

@@ -36,14 +36,26 @@ _CARD_TEMPLATE = """---
 {{ training_recipe }}
 {% endif %}
 ## Use
-
+{% if pipeline_tag == "robotics" %}
 ```python
 from modeling_vlaser.policy import VlaserPolicy          # or AutoModel.from_pretrained(repo, trust_remote_code=True)
 
 policy = VlaserPolicy.from_pretrained("{{ model_id | default("path/to/checkpoint", true) }}")
 chunk = policy.predict_action(image, "put the carrot on the plate", state)   # (1, {{ chunk_size }}, {{ action_dim }}) raw actions
 ```
-"""
+{% else %}
+```python
+from transformers import AutoModelForImageTextToText, AutoProcessor
+
+repo = "{{ model_id | default("path/to/checkpoint", true) }}"
+model = AutoModelForImageTextToText.from_pretrained(repo, trust_remote_code=True)
+processor = AutoProcessor.from_pretrained(repo, trust_remote_code=True)
+messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Point to the carrot."}]}]
+prompt = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+inputs = processor(images=[image], text=[prompt], return_tensors="pt")
+print(processor.decode(model.generate(**inputs, max_new_tokens=64)[0, inputs["input_ids"].shape[1]:]))
+```
+{% endif %}"""
 
 
 def build_model_card(
@@ -56,8 +68,11 @@ def build_model_card(
     model_description: str | None = None,
     license: str = "apache-2.0",
     tags: Sequence[str] = (),
+    pipeline_tag: str = "robotics",
 ) -> ModelCard:
-    """A model card with Hub metadata (base model, datasets, `robotics` pipeline tag, `model-index` results).
+    """A model card with Hub metadata (base model, datasets, pipeline tag, `model-index` results).
+
+    `pipeline_tag` is `robotics` for a policy and `image-text-to-text` for a stage-1 reasoning VLM.
 
     `eval_results` entries are [`EvalResult`]s or dicts of its fields, e.g. `{"task_type": "robotics",
     "dataset_type": "simpler-widowx", "dataset_name": "SimplerEnv WidowX", "metric_type": "success_rate",
@@ -67,7 +82,7 @@ def build_model_card(
     card_data = ModelCardData(
         library_name="transformers",
         license=license,
-        pipeline_tag="robotics",
+        pipeline_tag=pipeline_tag,
         tags=["vlaser", "vision-language-action", "flow-matching", "robotics", *tags],
         base_model=base_model,
         datasets=list(datasets) if datasets else None,
@@ -78,6 +93,7 @@ def build_model_card(
         card_data,
         template_str=_CARD_TEMPLATE,
         model_id=model_id,
+        pipeline_tag=pipeline_tag,
         model_description=model_description,
         datasets=list(datasets or ()),
         training_recipe=training_recipe,

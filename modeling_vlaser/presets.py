@@ -37,8 +37,8 @@ _QWEN25 = dict(
     rope_theta=1_000_000.0,
     max_position_embeddings=32768,
     rms_norm_eps=1e-6,
-    bos_token_id=151643,
-    eos_token_id=151645,
+    eos_token_id=151645,  # <|im_end|> ends an assistant turn
+    pad_token_id=151643,  # <|endoftext|>
 )
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -63,6 +63,8 @@ PRESETS: dict[str, dict[str, Any]] = {
             rope_theta=1_000_000.0,
             max_position_embeddings=2048,
             tie_word_embeddings=True,
+            eos_token_id=TINY_SPECIAL_TOKEN_IDS["<|im_end|>"],
+            pad_token_id=TINY_SPECIAL_TOKEN_IDS["<|endoftext|>"],
         ),
         image_token_id=TINY_IMAGE_TOKEN_ID,
         image_seq_length=TINY_IMAGE_SEQ_LENGTH,

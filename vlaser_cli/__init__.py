@@ -1,52 +1,42 @@
-"""The `vlaser` command: a thin layer over the packages. Each subcommand takes a YAML config (`--config`) whose keys
-are the fields of its arguments dataclass, and command-line flags that override them."""
+"""The `vlaser` command: a thin layer over the packages.
+
+Every subcommand takes `--config FILE.yaml`, whose keys are the fields of its argument dataclasses, and command-line
+flags that override them (TRL's `TrlParser`, so training configs read like TRL's and transformers' own).
+"""
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import sys
-from pathlib import Path
-from typing import TypeVar
-
-import yaml
-from transformers import HfArgumentParser
-
-T = TypeVar("T")
+from collections.abc import Callable
+from typing import Any
 
 
-def parse_arguments(dataclass_type: type[T], argv: list[str], prog: str) -> T:
-    """Fill `dataclass_type` from an optional `--config FILE.yaml`, then from command-line flags (which win)."""
-    parser = HfArgumentParser(dataclass_type, prog=prog)
-    parser.add_argument("--config", type=Path, help="YAML file with default values for the flags below")
-    known, _ = parser.parse_known_args(argv)
-    if known.config is not None:
-        if not known.config.is_file():
-            raise SystemExit(f"{prog}: --config {known.config} does not exist")
-        values = yaml.safe_load(known.config.read_text()) or {}
-        if not isinstance(values, dict):
-            raise SystemExit(f"{prog}: {known.config} must hold a mapping of field: value")
-        fields = {field.name for field in dataclasses.fields(dataclass_type)}
-        unknown = sorted(set(values) - fields)
-        if unknown:
-            raise SystemExit(f"{prog}: {known.config} has unknown keys {unknown}; valid keys: {sorted(fields)}")
-        parser.set_defaults(**values)
-    namespace = parser.parse_args(argv)
-    del namespace.config
-    return dataclass_type(**vars(namespace))
+def parse_arguments(dataclass_types: tuple[type, ...], argv: list[str], prog: str) -> tuple[Any, ...]:
+    """Fill the dataclasses from an optional `--config FILE.yaml`, then from command-line flags (which win)."""
+    from trl import TrlParser
+
+    parser = TrlParser(dataclass_types, prog=prog)
+    try:
+        return parser.parse_args_and_config(argv)
+    except (FileNotFoundError, ValueError) as error:  # unknown YAML keys, unreadable file: a message, not a trace
+        parser.error(str(error))
+
+
+def _commands() -> dict[str, tuple[str, Callable[[list[str]], None]]]:
+    from .quickstart import main as quickstart
+    from .train import main as train
+
+    return {
+        "quickstart": ("build the tiny model, ground, act, save and reload it", quickstart),
+        "train": ("train stage1 (reasoning SFT) or stage2 (flow-matching action expert)", train),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    from .quickstart import QuickstartArguments, run_quickstart
-
-    commands = {"quickstart": (QuickstartArguments, run_quickstart, "build the tiny model, ground, act, save, reload")}
-    top = argparse.ArgumentParser(prog="vlaser", description=__doc__)
-    top.add_argument(
-        "command",
-        choices=sorted(commands),
-        help="; ".join(f"{name}: {help_}" for name, (_, _, help_) in sorted(commands.items())),
-    )
-    known, rest = top.parse_known_args(argv[:1])
-    arguments_type, run, _ = commands[known.command]
-    run(parse_arguments(arguments_type, rest + argv[1:], prog=f"vlaser {known.command}"))
+    commands = _commands()
+    if not argv or argv[0] not in commands:
+        lines = "\n".join(f"  {name:<12} {text}" for name, (text, _) in commands.items())
+        print(f"usage: vlaser COMMAND [--config FILE.yaml] [--flag value ...]\n\ncommands:\n{lines}", file=sys.stderr)
+        raise SystemExit(0 if argv[:1] in (["-h"], ["--help"]) else 2)
+    commands[argv[0]][1](argv[1:])

@@ -118,3 +118,10 @@ def run_quickstart(args: QuickstartArguments, echo: Callable[[str], None] = prin
     for name, seconds in timings.items():
         echo(f"| {name} | {seconds:.3f} |")
     return {"answer": answer, "chunk": chunk, "checkpoint": checkpoint, "timings": timings}
+
+
+def main(argv: list[str]) -> None:
+    from . import parse_arguments
+
+    (args,) = parse_arguments((QuickstartArguments,), argv, prog="vlaser quickstart")
+    run_quickstart(args)

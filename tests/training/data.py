@@ -1,0 +1,67 @@
+"""Small datasets the training tests build: conversations with images (a Hub-style folder with configs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from datasets import Dataset, Features, Image, List, Value
+from PIL import Image as PILImage
+
+CONVERSATION_FEATURES = Features(
+    {
+        "id": Value("string"),
+        "images": List(Image()),
+        "messages": List({"role": Value("string"), "content": Value("string")}),
+        "category": Value("string"),
+        "domain": Value("string"),
+        "source": Value("string"),
+    }
+)
+
+
+def square_image(x: int, y: int, size: int = 64) -> PILImage.Image:
+    """A gray frame with a red square whose top-left corner is at (x, y)."""
+    pixels = np.full((size, size, 3), 90, dtype=np.uint8)
+    pixels[y : y + 12, x : x + 12] = (220, 30, 30)
+    return PILImage.fromarray(pixels)
+
+
+def grounding_rows(n: int, seed: int = 0) -> dict[str, list]:
+    rng = np.random.default_rng(seed)
+    rows = {name: [] for name in CONVERSATION_FEATURES}
+    for i in range(n):
+        x, y = (int(v) for v in rng.integers(0, 52, 2))
+        point = (round((x + 6) / 64 * 1000), round((y + 6) / 64 * 1000))
+        rows["id"].append(f"grounding-{seed}-{i}")
+        rows["images"].append([square_image(x, y)])
+        rows["messages"].append(
+            [
+                {"role": "user", "content": "<image>\nPoint to the red square."},
+                {"role": "assistant", "content": f"<point>[[{point[0]}, {point[1]}]]</point>"},
+            ]
+        )
+        rows["category"].append("grounding")
+        rows["domain"].append("test")
+        rows["source"].append("tests")
+    return rows
+
+
+def planning_rows(n: int, seed: int = 1) -> dict[str, list]:
+    rows = grounding_rows(n, seed)
+    for messages in rows["messages"]:
+        messages[0]["content"] = "<image>\nHow do you put the red square on the plate?"
+        messages[1]["content"] = "1. Move above the square. 2. Grasp it. 3. Place it on the plate."
+    rows["category"] = ["planning"] * n
+    return rows
+
+
+def write_conversation_repo(root: Path, configs: dict[str, dict[str, list]]) -> Path:
+    """A dataset repo folder: one parquet per config and a README with the YAML `configs:` block."""
+    lines = ["---", "configs:"]
+    for name, rows in configs.items():
+        (root / name).mkdir(parents=True, exist_ok=True)
+        Dataset.from_dict(rows, features=CONVERSATION_FEATURES).to_parquet(root / name / "train.parquet")
+        lines += [f"- config_name: {name}", "  data_files:", "  - split: train", f"    path: {name}/train.parquet"]
+    (root / "README.md").write_text("\n".join([*lines, "---", ""]))
+    return root
