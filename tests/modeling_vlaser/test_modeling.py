@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import torch
 
@@ -251,8 +249,7 @@ def test_tiny_model_overfits_one_batch():
     noise = torch.randn(actions.shape, generator=torch.Generator().manual_seed(6))
     sigma = torch.tensor([0.5, 0.9])
     optimizer = torch.optim.AdamW(policy.parameters(), lr=3e-3)
-    start = time.monotonic()
-    losses = []
+    losses = []  # 200 steps take about 15 s on 2 CPU cores; the bound is on steps, not on the clock
     for _ in range(200):
         loss = policy(**batch, actions=actions, noise=noise, sigma=sigma).loss
         optimizer.zero_grad()
@@ -262,7 +259,6 @@ def test_tiny_model_overfits_one_batch():
         if losses[-1] < losses[0] / 10:
             break
     assert losses[-1] < losses[0] / 10, f"loss went {losses[0]:.3f} -> {losses[-1]:.3f} in {len(losses)} steps"
-    assert time.monotonic() - start < 60
 
 
 def test_sampled_noise_levels_follow_the_pi0_beta(policy):

@@ -1,0 +1,1 @@
+"""The tiny preset's tokenizer files (package data) and the script that trains them (`build.py`)."""
