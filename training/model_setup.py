@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,3 +77,15 @@ def load_policy_and_processor(
     """A policy initialized from `args` (the expert is new unless the checkpoint has one); `config_overrides` set
     the robot's state/action dims and chunking, which a stage-1 checkpoint does not know."""
     return _load_model(VlaserForActionPrediction, args, **config_overrides), load_processor(args)
+
+
+def resume_point(training_args) -> str | bool | None:
+    """`resume_from_checkpoint: true` resumes from the newest checkpoint in output_dir if there is one, and starts
+    fresh otherwise, so the same command both starts a run and continues it after a kill."""
+    resume = training_args.resume_from_checkpoint
+    if resume in (True, "true", "True", "latest"):
+        from transformers.trainer_utils import get_last_checkpoint
+
+        output_dir = training_args.output_dir
+        return get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
+    return resume

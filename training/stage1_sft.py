@@ -9,12 +9,11 @@ InternVL3 checkpoint (`-hf` or original layout) or a VLASER checkpoint.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .conversations import ConversationMixtureArguments, build_mixture
-from .model_setup import ModelArguments, load_vlm_and_processor
+from .model_setup import ModelArguments, load_vlm_and_processor, resume_point
 from .reporting import LossCurveCallback, finalize_output
 
 
@@ -40,7 +39,7 @@ def run_stage1(args: Stage1Arguments, sft_config) -> Path:
         processing_class=processor,
         callbacks=[LossCurveCallback()],
     )
-    trainer.train(resume_from_checkpoint=_resume_point(sft_config))
+    trainer.train(resume_from_checkpoint=resume_point(sft_config))
     return finalize_output(
         trainer,
         processor,
@@ -48,16 +47,6 @@ def run_stage1(args: Stage1Arguments, sft_config) -> Path:
         base_model=args.model_name_or_path,
         recipe=f"Stage 1 (embodied-reasoning SFT with TRL SFTTrainer): {_recipe(sft_config)}",
     )
-
-
-def _resume_point(config) -> str | bool | None:
-    """`resume_from_checkpoint: true` resumes from the newest checkpoint in output_dir, if there is one."""
-    resume = config.resume_from_checkpoint
-    if resume in (True, "true", "True", "latest"):
-        from transformers.trainer_utils import get_last_checkpoint
-
-        return get_last_checkpoint(config.output_dir) if os.path.isdir(config.output_dir) else None
-    return resume
 
 
 def _recipe(config) -> str:
