@@ -101,9 +101,6 @@ def _conversion_mapping(class_name: str, mapping: list) -> Iterator[None]:
 def _load_with_mapping(model_class, path_or_repo_id, config: VlaserConfig, mapping: list, **kwargs):
     with _conversion_mapping(model_class.__name__, mapping):
         model, info = model_class.from_pretrained(path_or_repo_id, config=config, output_loading_info=True, **kwargs)
-    # from_pretrained remembers the transforms it applied and reverts them on save; a converted model is a VLASER
-    # model from now on and must save in the native layout.
-    model._weight_conversions = None
     missing = list(info["missing_keys"])
     if model_class is VlaserForActionPrediction:  # a VLM checkpoint legitimately lacks the expert
         missing = [key for key in missing if not key.startswith(_EXPERT_PREFIX)]

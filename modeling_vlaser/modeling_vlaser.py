@@ -52,6 +52,15 @@ class VlaserForConditionalGeneration(InternVLForConditionalGeneration):
     config_class = VlaserConfig
     _no_split_modules = ["InternVLVisionLayer", "Qwen2DecoderLayer"]
 
+    def save_pretrained(self, save_directory, *args, save_original_format: bool = False, **kwargs):
+        """Save in the native layout by default.
+
+        transformers would otherwise revert InternVL's legacy key renaming on save and write keys (e.g.
+        `model.language_model.model.*`) that only `from_pretrained` maps back, so a Trainer resuming with
+        `load_state_dict` would not find them.
+        """
+        return super().save_pretrained(save_directory, *args, save_original_format=save_original_format, **kwargs)
+
 
 # --------------------------------------------------------------------------------------------------------------------
 # Attention masks and positions: the one place that decides who sees whom.

@@ -58,6 +58,8 @@ def load_conversations(source: ConversationSource) -> Dataset:
     try:
         dataset = load_dataset(source.path, source.name, split=source.split)
     except ValueError as error:
+        if "corresponds to no data" in str(error):
+            raise ValueError(f"{where} split {source.split!r} is empty: nothing to train on") from error
         if source.name and "config" in str(error).lower():
             try:
                 available = get_dataset_config_names(source.path)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from transformers.utils import logging
+
 from modeling_vlaser import (
     VlaserForActionPrediction,
     VlaserForConditionalGeneration,
@@ -16,6 +18,8 @@ from modeling_vlaser import (
 )
 from modeling_vlaser.conversion_vlaser import load_pretrained_backbone
 from modeling_vlaser.presets import PRESETS
+
+logger = logging.get_logger(__name__)
 
 
 @dataclass
@@ -79,13 +83,35 @@ def load_policy_and_processor(
     return _load_model(VlaserForActionPrediction, args, **config_overrides), load_processor(args)
 
 
+def last_complete_checkpoint(output_dir: str | os.PathLike) -> str | None:
+    """The newest `checkpoint-N` folder whose save finished.
+
+    The Trainer writes `trainer_state.json` last, after weights, optimizer, scheduler and RNG states, and without a
+    temporary name; a run killed while saving leaves a newer folder without a readable state. Skipping such folders
+    is what makes a kill -9 during a save cost one checkpoint interval and nothing more.
+    """
+    import json
+    import re
+
+    folders = []
+    for path in Path(output_dir).glob("checkpoint-*"):
+        match = re.fullmatch(r"checkpoint-(\d+)", path.name)
+        if match and path.is_dir():
+            folders.append((int(match.group(1)), path))
+    for _, path in sorted(folders, reverse=True):
+        try:
+            json.loads((path / "trainer_state.json").read_text())
+        except (OSError, ValueError):
+            logger.warning(f"skipping {path}: its save did not finish (no readable trainer_state.json)")
+            continue
+        return str(path)
+    return None
+
+
 def resume_point(training_args) -> str | bool | None:
-    """`resume_from_checkpoint: true` resumes from the newest checkpoint in output_dir if there is one, and starts
-    fresh otherwise, so the same command both starts a run and continues it after a kill."""
+    """`resume_from_checkpoint: true` resumes from the newest complete checkpoint in output_dir if there is one and
+    starts fresh otherwise, so one command both starts a run and continues it after a kill."""
     resume = training_args.resume_from_checkpoint
     if resume in (True, "true", "True", "latest"):
-        from transformers.trainer_utils import get_last_checkpoint
-
-        output_dir = training_args.output_dir
-        return get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
+        return last_complete_checkpoint(training_args.output_dir) if os.path.isdir(training_args.output_dir) else None
     return resume

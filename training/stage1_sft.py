@@ -26,8 +26,10 @@ class Stage1Arguments(ModelArguments, ConversationMixtureArguments):
 
 def run_stage1(args: Stage1Arguments, sft_config) -> Path:
     """Train, save model + processor + model card to `sft_config.output_dir` (and push when asked); returns it."""
+    from transformers import set_seed
     from trl import SFTTrainer
 
+    set_seed(sft_config.seed)  # the new weights (all of them for a preset) are part of the run's reproducibility
     model, processor = load_vlm_and_processor(args)
     if args.freeze_vision_tower:
         model.model.vision_tower.requires_grad_(False)

@@ -109,8 +109,10 @@ def run_quickstart(args: QuickstartArguments, echo: Callable[[str], None] = prin
         )
     with _timed(timings, "reload"):
         reloaded = VlaserPolicy.from_pretrained(checkpoint)
-    same = np.array_equal(reloaded.predict_action(image, args.instruction, state, noise=noise), chunk)
-    echo(f"saved to {checkpoint} and reloaded: identical chunk = {same}")
+    # Same weights bit for bit; the chunk may differ in the last float bit (summation order of other kernels).
+    difference = float(np.abs(reloaded.predict_action(image, args.instruction, state, noise=noise) - chunk).max())
+    same = difference <= 1e-6
+    echo(f"saved to {checkpoint} and reloaded: same chunk = {same} (max difference {difference:.1e})")
     if not same:
         raise SystemExit("the reloaded policy predicts a different chunk: save/load is broken")
 

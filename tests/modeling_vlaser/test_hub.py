@@ -42,11 +42,14 @@ def test_push_then_load_by_repo_id_online_and_offline(local_hub):
     noise = torch.randn(1, 4, 7)
     observation = (frame(), "stack the green cube on the yellow cube", np.linspace(-0.2, 0.2, 7))
     expected = policy.predict_action(*observation, noise=noise)
-    assert np.array_equal(VlaserPolicy.from_pretrained(repo_id).predict_action(*observation, noise=noise), expected)
+    assert np.allclose(
+        VlaserPolicy.from_pretrained(repo_id).predict_action(*observation, noise=noise), expected, atol=1e-6
+    )
 
     local_hub.stop()
     with local_hub.offline():  # HF_HUB_OFFLINE=1: everything from the Hugging Face cache
-        assert np.array_equal(VlaserPolicy.from_pretrained(repo_id).predict_action(*observation, noise=noise), expected)
+        reloaded = VlaserPolicy.from_pretrained(repo_id).predict_action(*observation, noise=noise)
+        assert np.allclose(reloaded, expected, atol=1e-6)
         model = AutoModel.from_pretrained(repo_id, trust_remote_code=True)
         processor = AutoProcessor.from_pretrained(repo_id, trust_remote_code=True)
         assert type(model).__name__ == "VlaserForActionPrediction"
