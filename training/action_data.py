@@ -88,6 +88,7 @@ class ActionChunkDataset(torch.utils.data.Dataset):
                     f"{(self.state_dim, self.action_dim)}: datasets of one run must share them"
                 )
         self._offsets = np.cumsum([0] + [source.num_frames for source in self.sources]).tolist()
+        self._actions = [source.column(ACTION_KEY) for source in self.sources]  # (frames, action_dim), no images
 
     def __len__(self) -> int:
         return self._offsets[-1]
@@ -95,20 +96,14 @@ class ActionChunkDataset(torch.utils.data.Dataset):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def _locate(self, index: int) -> tuple[LeRobotEpisodes, int]:
-        source = bisect.bisect_right(self._offsets, index) - 1
-        return self.sources[source], index - self._offsets[source]
-
     def __getitem__(self, index: int) -> dict:
-        source, frame_index = self._locate(index)
+        source_index = bisect.bisect_right(self._offsets, index) - 1
+        source, frame_index = self.sources[source_index], index - self._offsets[source_index]
         frame = source.frame(frame_index)
-        episode_end = source.episode_range(frame["episode_index"])[1]  # exclusive global frame index
-        chunk = [
-            source.frame(i, with_images=False)[ACTION_KEY]
-            for i in range(frame_index, min(episode_end, frame_index + self.chunk_size))
-        ]
+        episode_end = source.episode_range(frame["episode_index"]).stop
+        chunk = list(self._actions[source_index][frame_index : min(episode_end, frame_index + self.chunk_size)])
         valid = len(chunk)
-        chunk += [chunk[-1]] * (self.chunk_size - valid)
+        chunk += [chunk[-1]] * (self.chunk_size - valid)  # repeat the last action; masked out of the loss
         images = [Image.fromarray(frame[key]) for key in self.camera_keys]
         if self.augmentation is not None:
             images = [self.augmentation.apply(image, index, self.epoch) for image in images]
@@ -157,17 +152,18 @@ def compute_normalizer(
         cached = json.loads(Path(cache_file).read_text())
         if cached.get("sources") == identity and cached.get("raw_action_dims") == list(raw_action_dims):
             return ActionNormalizer.from_dict(cached["statistics"])
+    for source in sources:
+        for name in (STATE_KEY, ACTION_KEY):
+            bad = np.argwhere(~np.isfinite(source.column(name)))
+            if len(bad):
+                raise ValueError(f"{source.root}: {name} contains NaN/inf at frame {int(bad[0][0])}")
     states = np.concatenate([source.column(STATE_KEY) for source in sources]).astype(np.float64)
     actions = np.concatenate([source.column(ACTION_KEY) for source in sources]).astype(np.float64)
-    for name, values in ((STATE_KEY, states), (ACTION_KEY, actions)):
-        bad = np.argwhere(~np.isfinite(values))
-        if len(bad):
-            raise ValueError(f"{name} contains NaN/inf at frame {int(bad[0][0])} of the concatenated datasets")
     normalizer = ActionNormalizer.from_data(states, actions, raw_action_dims=list(raw_action_dims))
     if cache_file is not None:
         Path(cache_file).parent.mkdir(parents=True, exist_ok=True)
         payload = {"sources": identity, "raw_action_dims": list(raw_action_dims), "statistics": normalizer.to_dict()}
-        tmp = Path(f"{cache_file}.tmp")
+        tmp = Path(f"{cache_file}.{os.getpid()}.tmp")  # every data-parallel rank may write it: no shared temp name
         tmp.write_text(json.dumps(payload))
         tmp.replace(cache_file)
     return normalizer

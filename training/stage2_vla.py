@@ -167,20 +167,20 @@ def run_stage2(args: Stage2Arguments, training_args: Stage2TrainingArguments) ->
         sources, args.raw_action_dims, cache_file=Path(training_args.output_dir) / STATS_CACHE_NAME
     )
     set_seed(training_args.seed)  # the expert's (and a preset's) initial weights are part of the run
-    model, processor = load_policy_and_processor(
-        args,
-        state_dim=dataset.state_dim,
-        action_dim=dataset.action_dim,
-        chunk_size=args.chunk_size,
-        n_action_steps=args.n_action_steps,
-        num_inference_steps=args.num_inference_steps,
-    )
-    config = model.config
-    if dataset.state_dim > config.max_state_dim or dataset.action_dim > config.max_action_dim:
-        raise ValueError(
-            f"the episodes have state/action dims {(dataset.state_dim, dataset.action_dim)}, more than the model's "
-            f"max_state_dim/max_action_dim {(config.max_state_dim, config.max_action_dim)}"
+    try:
+        model, processor = load_policy_and_processor(
+            args,
+            state_dim=dataset.state_dim,
+            action_dim=dataset.action_dim,
+            chunk_size=args.chunk_size,
+            n_action_steps=args.n_action_steps,
+            num_inference_steps=args.num_inference_steps,
         )
+    except ValueError as error:  # e.g. more action dims than the model's max_action_dim
+        raise ValueError(
+            f"the episodes have state/action dims {(dataset.state_dim, dataset.action_dim)}, which "
+            f"{args.model_name_or_path} cannot take: {error}"
+        ) from error
     processor.normalizer = normalizer
     freeze_for_stage2(model, args)
     collator = ActionChunkCollator(processor)

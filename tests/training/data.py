@@ -65,3 +65,43 @@ def write_conversation_repo(root: Path, configs: dict[str, dict[str, list]]) -> 
         lines += [f"- config_name: {name}", "  data_files:", "  - split: train", f"    path: {name}/train.parquet"]
     (root / "README.md").write_text("\n".join([*lines, "---", ""]))
     return root
+
+
+def write_episodes(root: Path, n_episodes: int = 4, length: int = 10, seed: int = 0, state_dim: int = 7) -> Path:
+    """A LeRobot v3 dataset of a learnable toy task: the action is a function of the state and the square's place.
+
+    The red square's position in the image encodes the target; actions move towards it, the gripper (last dim)
+    closes in the second half of an episode.
+    """
+    from hub_datasets.episodes import LeRobotEpisodeWriter
+
+    rng = np.random.default_rng(seed)
+    writer = LeRobotEpisodeWriter.create(
+        root,
+        fps=5,
+        robot_type="widowx",
+        state_names=[f"s{i}" for i in range(state_dim)],
+        action_names=["dx", "dy", "dz", "droll", "dpitch", "dyaw", "gripper"],
+        cameras={"image_0": (64, 64)},
+    )
+    for _ in range(n_episodes):
+        x, y = (int(v) for v in rng.integers(0, 52, 2))
+        target = np.array([x / 52 - 0.5, y / 52 - 0.5])
+        position = rng.uniform(-0.5, 0.5, 2)
+        frames = []
+        for t in range(length):
+            state = np.zeros(state_dim, dtype=np.float32)
+            state[:2] = position
+            action = np.zeros(7, dtype=np.float32)
+            action[:2] = 0.3 * (target - position)
+            action[6] = float(t >= length // 2)
+            frames.append(
+                {
+                    "observation.state": state,
+                    "action": action,
+                    "observation.images.image_0": np.asarray(square_image(x, y)),
+                }
+            )
+            position = position + action[:2]
+        writer.add_episode(frames, task="move to the red square")
+    return root
