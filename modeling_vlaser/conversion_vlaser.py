@@ -29,9 +29,12 @@ from typing import Any
 import torch
 from transformers.conversion_mapping import get_checkpoint_conversion_mapping, register_checkpoint_conversion_mapping
 from transformers.core_model_loading import Chunk, WeightConverter, WeightRenaming
+from transformers.utils import logging as transformers_logging
 
 from .configuration_vlaser import VlaserConfig
 from .modeling_vlaser import VlaserForActionPrediction, VlaserForConditionalGeneration
+
+logger = transformers_logging.get_logger(__name__)
 
 # Regex fragments (searched inside a key, one capture group at most) from the original InternVL layout to
 # transformers' native one, applied in order. The fused qkv projection is split separately.
@@ -98,15 +101,31 @@ def _conversion_mapping(class_name: str, mapping: list) -> Iterator[None]:
         register_checkpoint_conversion_mapping(class_name, [], overwrite=True)
 
 
-def _load_with_mapping(model_class, path_or_repo_id, config: VlaserConfig, mapping: list, **kwargs):
-    with _conversion_mapping(model_class.__name__, mapping):
-        model, info = model_class.from_pretrained(path_or_repo_id, config=config, output_loading_info=True, **kwargs)
-    missing = list(info["missing_keys"])
-    if model_class is VlaserForActionPrediction:  # a VLM checkpoint legitimately lacks the expert
+def _checked_from_pretrained(model_class, path_or_repo_id, **kwargs):
+    """`from_pretrained` that raises on any key mismatch except the one a stage change implies: a VLM checkpoint
+    has no action expert for a policy (it is initialized), a policy checkpoint has one a VLM does not use."""
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()  # our own check below replaces transformers' loading report
+    try:
+        model, info = model_class.from_pretrained(path_or_repo_id, output_loading_info=True, **kwargs)
+    finally:
+        transformers_logging.set_verbosity(verbosity)
+    missing, unexpected = list(info["missing_keys"]), list(info["unexpected_keys"])
+    if model_class is VlaserForActionPrediction:
+        new_expert = [key for key in missing if key.startswith(_EXPERT_PREFIX)]
         missing = [key for key in missing if not key.startswith(_EXPERT_PREFIX)]
-    unexpected = list(info["unexpected_keys"]) + [str(m) for m in info.get("mismatched_keys", [])]
+        if new_expert:
+            logger.warning(f"{path_or_repo_id} has no action expert: initialized {len(new_expert)} new tensors")
+    else:
+        unexpected = [key for key in unexpected if not key.startswith(_EXPERT_PREFIX)]
+    unexpected += [str(mismatch) for mismatch in info.get("mismatched_keys", [])]
     _raise_on_key_mismatch(missing, unexpected, str(path_or_repo_id))
     return model
+
+
+def _load_with_mapping(model_class, path_or_repo_id, config: VlaserConfig, mapping: list, **kwargs):
+    with _conversion_mapping(model_class.__name__, mapping):
+        return _checked_from_pretrained(model_class, path_or_repo_id, config=config, **kwargs)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -211,12 +230,7 @@ def load_pretrained_backbone(
     """
     model_type = _read_config_json(path_or_repo_id).get("model_type")
     if model_type == "vlaser":
-        model, info = model_class.from_pretrained(
-            path_or_repo_id, output_loading_info=True, **(config_overrides or {}), **kwargs
-        )
-        missing = [k for k in info["missing_keys"] if not k.startswith(_EXPERT_PREFIX)]
-        _raise_on_key_mismatch(missing, list(info["unexpected_keys"]), str(path_or_repo_id))
-        return model
+        return _checked_from_pretrained(model_class, path_or_repo_id, **(config_overrides or {}), **kwargs)
     if model_type == "internvl":
         return load_internvl_hf_checkpoint(path_or_repo_id, model_class, config_overrides, **kwargs)
     if model_type == "internvl_chat":

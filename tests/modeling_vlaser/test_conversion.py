@@ -124,3 +124,15 @@ def test_official_conversion_rejects_unknown_keys_and_untied_experts(shared_dir)
     key = next(k for k in state if k.startswith("joint_model.mixtures.proprio."))
     with pytest.raises(CheckpointConversionError, match="shared expert"):
         convert_official_state_dict({**state, key: state[key] + 1})
+
+
+def test_a_policy_checkpoint_loads_as_the_reasoning_vlm(tmp_path):
+    from tests.conftest import policy_batch, tiny_policy
+
+    policy = tiny_policy()
+    policy.save_pretrained(tmp_path)
+    vlm = load_pretrained_backbone(tmp_path, VlaserForConditionalGeneration).eval()
+    batch = policy_batch(policy.config, lengths=(20,))
+    inputs = {k: batch[k] for k in ("input_ids", "pixel_values", "attention_mask")}
+    with torch.no_grad():
+        assert torch.allclose(vlm(**inputs).logits, policy(**inputs).logits, atol=1e-6)

@@ -16,9 +16,9 @@ from safetensors.torch import load_file
 from transformers import set_seed
 from trl import SFTConfig
 
+from hub_datasets.synthetic import grounding_rows, planning_rows, write_conversation_repo
 from modeling_vlaser import VlaserForConditionalGeneration, VlaserProcessor
 from tests.conftest import REPO_ROOT
-from tests.training.data import grounding_rows, planning_rows, write_conversation_repo
 from training.conversations import ConversationMixtureArguments, ConversationSource, build_mixture
 from training.model_setup import last_complete_checkpoint
 from training.stage1_sft import Stage1Arguments, run_stage1
@@ -77,7 +77,7 @@ def test_tiny_stage1_learns_saves_and_generates(conversation_repo, tmp_path):
     processor = VlaserProcessor.from_pretrained(output)
     messages = [{"role": "user", "content": "<image>\nPoint to the red square."}]
     prompt = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-    from tests.training.data import square_image
+    from hub_datasets.synthetic import square_image
 
     inputs = processor(images=[square_image(10, 20)], text=[prompt], return_tensors="pt")
     generated = model.generate(**inputs, max_new_tokens=12, do_sample=False)

@@ -18,9 +18,9 @@ from PIL import Image
 from transformers import set_seed
 
 from hub_datasets.episodes import LeRobotEpisodes, LeRobotEpisodeWriter
+from hub_datasets.synthetic import grounding_rows, planning_rows, write_conversation_repo, write_episodes
 from modeling_vlaser import VlaserPolicy
 from tests.conftest import REPO_ROOT
-from tests.training.data import grounding_rows, planning_rows, write_conversation_repo, write_episodes
 from tests.training.test_stage1 import sft_config, stage1_args
 from training.action_data import ActionChunkCollator, ActionChunkDataset, AugmentationConfig, compute_normalizer
 from training.model_setup import load_policy_and_processor

@@ -1,4 +1,12 @@
-"""Small datasets the training tests build: conversations with images (a Hub-style folder with configs)."""
+"""Small synthetic datasets with exactly known answers, for smoke runs, `vlaser quickstart` and the tests.
+
+* conversations in the VLASER-6M row schema about a red square on a gray frame (grounding: where is it; planning:
+  how to move it), written as a Hub-style dataset folder with one config per category;
+* a toy reaching task in the LeRobot v3 layout: the action moves the state towards the square's position, so a
+  policy must read the image to act well.
+
+They are not a benchmark; the real in-domain data comes from the simulators.
+"""
 
 from __future__ import annotations
 
@@ -73,7 +81,7 @@ def write_episodes(root: Path, n_episodes: int = 4, length: int = 10, seed: int 
     The red square's position in the image encodes the target; actions move towards it, the gripper (last dim)
     closes in the second half of an episode.
     """
-    from hub_datasets.episodes import LeRobotEpisodeWriter
+    from .episodes import LeRobotEpisodeWriter
 
     rng = np.random.default_rng(seed)
     writer = LeRobotEpisodeWriter.create(
