@@ -26,6 +26,17 @@ from .configuration_vlaser import VlaserConfig
 PrefixKeyValues = tuple[tuple[torch.Tensor, torch.Tensor], ...]
 
 
+@dataclass(frozen=True)
+class PrefixCache:
+    """Everything a chunk's denoising steps share: the `[prefix | state]` keys/values of every layer, the action
+    tokens' attention rows (additive, `(B, 1, P, Lp + 1 + P)`) and their rotary cos/sin. None depends on the noise
+    level, so computing them once per chunk leaves each step with only the expert's work on P tokens."""
+
+    key_values: PrefixKeyValues
+    action_attention_mask: torch.Tensor
+    action_rope: tuple[torch.Tensor, torch.Tensor]
+
+
 @dataclass
 class VlaserActionOutput(ModelOutput):
     """Output of [`VlaserForActionPrediction.forward`] in action mode.
@@ -299,13 +310,18 @@ class VlaserForActionPrediction(VlaserForConditionalGeneration):
         prefix_position_ids: torch.Tensor | None,
         suffix_position_ids: torch.Tensor,
         past_key_values: PrefixKeyValues | None = None,
+        suffix_rope: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, PrefixKeyValues]:
         """Run all layers jointly. Returns the suffix hidden states `(B, S, W)` (before the expert's final norm) and
-        the per-layer keys/values of everything attended to (past + prefix + suffix)."""
+        the per-layer keys/values of everything attended to (past + prefix + suffix).
+
+        `attention_mask` is boolean (True = attend) or already additive; `suffix_rope` may be precomputed."""
         rotary = self.model.language_model.rotary_emb
-        suffix_rope = rotary(suffix_embeds, suffix_position_ids)
+        if suffix_rope is None:
+            suffix_rope = rotary(suffix_embeds, suffix_position_ids)
         prefix_rope = rotary(prefix_embeds, prefix_position_ids) if prefix_embeds is not None else None
-        attention_mask = to_additive_mask(attention_mask, suffix_embeds.dtype)
+        if attention_mask.dtype == torch.bool:
+            attention_mask = to_additive_mask(attention_mask, suffix_embeds.dtype)
         checkpointing = self.action_expert.gradient_checkpointing and self.training
 
         prefix, suffix, all_key_values = prefix_embeds, suffix_embeds, []
@@ -416,35 +432,37 @@ class VlaserForActionPrediction(VlaserForConditionalGeneration):
         pixel_values: torch.FloatTensor,
         attention_mask: torch.Tensor,
         state: torch.FloatTensor,
-    ) -> PrefixKeyValues:
-        """Keys/values of `[prefix | state]` for every layer. They do not depend on the noise level, so one chunk
-        computes them once and its N denoising steps only run the action tokens through the expert."""
+    ) -> PrefixCache:
+        """The [`PrefixCache`] of one chunk: `[prefix | state]` keys/values of every layer, action-token masks and
+        positions. They do not depend on the noise level, so the N denoising steps only run the action tokens."""
         config = self.config
         prefix_mask = attention_mask.bool()
-        prefix_pos, state_pos, _ = build_position_ids(prefix_mask, config.chunk_size, config.position_scheme)
+        prefix_pos, state_pos, action_pos = build_position_ids(prefix_mask, config.chunk_size, config.position_scheme)
         mask = build_joint_attention_mask(prefix_mask, 1, config.causal_prefix, config.causal_actions)
+        state_embeds = self.embed_state(state)
         _, key_values = self.joint_forward(
-            self.embed_prefix(input_ids, pixel_values), self.embed_state(state), mask, prefix_pos, state_pos
+            self.embed_prefix(input_ids, pixel_values), state_embeds, mask, prefix_pos, state_pos
         )
-        return key_values
-
-    def denoise_step(
-        self,
-        noisy_actions: torch.Tensor,
-        sigma: torch.Tensor,
-        attention_mask: torch.Tensor,
-        prefix_cache: PrefixKeyValues,
-    ) -> torch.Tensor:
-        """Velocity `(B, P, max_A)` (fp32) of `noisy_actions` at `sigma (B,)`, attending to the cached prefix/state."""
-        config = self.config
-        prefix_mask = attention_mask.bool()
-        _, _, action_pos = build_position_ids(prefix_mask, config.chunk_size, config.position_scheme)
         full_mask = build_joint_attention_mask(
             prefix_mask, 1 + config.chunk_size, config.causal_prefix, config.causal_actions
         )
         action_rows = full_mask[:, :, -config.chunk_size :]  # (B, 1, P, Lp + 1 + P)
+        return PrefixCache(
+            key_values=key_values,
+            action_attention_mask=to_additive_mask(action_rows, state_embeds.dtype),
+            action_rope=self.model.language_model.rotary_emb(state_embeds, action_pos),
+        )
+
+    def denoise_step(self, noisy_actions: torch.Tensor, sigma: torch.Tensor, prefix_cache: PrefixCache) -> torch.Tensor:
+        """Velocity `(B, P, max_A)` (fp32) of `noisy_actions` at `sigma (B,)`, attending to the cached prefix/state."""
         hidden, _ = self.joint_forward(
-            None, self.embed_noisy_actions(noisy_actions, sigma), action_rows, None, action_pos, prefix_cache
+            None,
+            self.embed_noisy_actions(noisy_actions, sigma),
+            prefix_cache.action_attention_mask,
+            None,
+            None,
+            prefix_cache.key_values,
+            suffix_rope=prefix_cache.action_rope,
         )
         return self.velocity_from_hidden(hidden)
 
@@ -475,7 +493,7 @@ class VlaserForActionPrediction(VlaserForConditionalGeneration):
         scheduler.set_begin_index(0)  # skips the timestep lookup, which would sync with the host every step
         return scheduler
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def sample_actions(
         self,
         input_ids: torch.LongTensor,
@@ -506,7 +524,7 @@ class VlaserForActionPrediction(VlaserForConditionalGeneration):
             prefix_cache = self.compute_prefix_cache(input_ids, pixel_values, attention_mask, state)
 
             def velocity_fn(x, sigma):
-                return self.denoise_step(x, sigma, attention_mask, prefix_cache)
+                return self.denoise_step(x, sigma, prefix_cache)
         else:
 
             def velocity_fn(x, sigma):
@@ -576,6 +594,7 @@ def _check_shape(name: str, tensor: torch.Tensor, expected: tuple[int, ...]) -> 
 
 
 __all__ = [
+    "PrefixCache",
     "VlaserActionOutput",
     "VlaserForConditionalGeneration",
     "VlaserForActionPrediction",

@@ -102,8 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     parser.add_argument("--attn", default="sdpa", choices=["sdpa", "eager"])
     parser.add_argument("--text-tokens", type=int, default=32, help="instruction tokens after the image tokens")
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--iters", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--iters", type=int, default=50)
     parser.add_argument("--json", help="also write the rows to this JSON file")
     parser.add_argument("--mode", choices=list(MODES), help=argparse.SUPPRESS)  # internal: one mode per process
     args = parser.parse_args(argv)

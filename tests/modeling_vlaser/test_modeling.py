@@ -92,11 +92,12 @@ def test_prefix_cache_is_never_mutated(policy):
     cache = policy.compute_prefix_cache(
         batch["input_ids"], batch["pixel_values"], batch["attention_mask"], batch["state"]
     )
-    snapshot = [(k.clone(), v.clone()) for k, v in cache]
+    snapshot = [(k.clone(), v.clone()) for k, v in cache.key_values]
     x = torch.randn(2, policy.config.chunk_size, policy.config.max_action_dim)
     for sigma in (1.0, 0.5, 0.1):
-        policy.denoise_step(x, torch.full((2,), sigma), batch["attention_mask"], cache)
-    assert all(torch.equal(k, k0) and torch.equal(v, v0) for (k, v), (k0, v0) in zip(cache, snapshot, strict=True))
+        policy.denoise_step(x, torch.full((2,), sigma), cache)
+    pairs = zip(cache.key_values, snapshot, strict=True)
+    assert all(torch.equal(k, k0) and torch.equal(v, v0) for (k, v), (k0, v0) in pairs)
 
 
 def test_prefix_is_unaffected_by_state_and_action_tokens(policy):
@@ -130,11 +131,11 @@ def test_every_action_output_depends_on_every_action_token(policy):
     x = torch.randn(1, config.chunk_size, config.max_action_dim, generator=torch.Generator().manual_seed(3))
     sigma = torch.tensor([0.6])
     with torch.no_grad():
-        base = policy.denoise_step(x, sigma, batch["attention_mask"], cache)
+        base = policy.denoise_step(x, sigma, cache)
         for token in range(config.chunk_size):
             changed = x.clone()
             changed[:, token] += 1.0
-            moved = (policy.denoise_step(changed, sigma, batch["attention_mask"], cache) - base).abs().amax(-1)
+            moved = (policy.denoise_step(changed, sigma, cache) - base).abs().amax(-1)
             assert (moved > 1e-6).all(), f"changing action token {token} left outputs {moved.tolist()} unchanged"
 
 
@@ -151,8 +152,8 @@ def test_causal_actions_flag_makes_earlier_outputs_blind_to_later_tokens():
     with torch.no_grad():
         delta = (
             (
-                policy.denoise_step(changed, torch.tensor([0.5]), batch["attention_mask"], cache)
-                - policy.denoise_step(x, torch.tensor([0.5]), batch["attention_mask"], cache)
+                policy.denoise_step(changed, torch.tensor([0.5]), cache)
+                - policy.denoise_step(x, torch.tensor([0.5]), cache)
             )
             .abs()
             .amax(-1)
@@ -206,7 +207,7 @@ def test_scheduler_sampling_equals_hand_written_euler(policy):
     with torch.no_grad():
         for i in range(steps):
             sigma = 1.0 - i / steps
-            x = x - (1.0 / steps) * policy.denoise_step(x, torch.full((2,), sigma), batch["attention_mask"], cache)
+            x = x - (1.0 / steps) * policy.denoise_step(x, torch.full((2,), sigma), cache)
     assert (sampled - x[..., : config.action_dim]).abs().max() <= 1e-5
 
 
