@@ -255,12 +255,10 @@ class VlaserForActionPrediction(VlaserForConditionalGeneration):
             if any(layer is query_layer for _, query_layer, _ in query_streams):
                 q = attn.q_proj(normed).view(shape).transpose(1, 2)  # (B, heads, T, head_dim)
                 queries.append(_apply_rope(q, cos, sin))
-        key_states, value_states = torch.cat(keys, dim=2), torch.cat(values, dim=2)
         if past_key_values is not None:
-            key_states = torch.cat([past_key_values[0], key_states], dim=2)
-            value_states = torch.cat([past_key_values[1], value_states], dim=2)
-
-        query_states = torch.cat(queries, dim=2)
+            keys, values = [past_key_values[0], *keys], [past_key_values[1], *values]
+        key_states, value_states = _cat(keys), _cat(values)
+        query_states = _cat(queries)
         attn_module = vlm_layer.self_attn  # same scaling and key/value grouping as the expert's by construction
         attn_output, _ = self._attention_function()(
             attn_module,
@@ -577,6 +575,11 @@ class VlaserForActionPrediction(VlaserForConditionalGeneration):
             attention_mask = torch.ones_like(input_ids, dtype=torch.bool)
         _check_shape("attention_mask", attention_mask, tuple(input_ids.shape))
         return state, attention_mask
+
+
+def _cat(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """Concatenate along the sequence; a lone tensor is returned as is (the denoising loop is dispatch-bound)."""
+    return tensors[0] if len(tensors) == 1 else torch.cat(tensors, dim=2)
 
 
 def _apply_rope(states: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:

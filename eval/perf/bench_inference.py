@@ -3,9 +3,11 @@
     python eval/perf/bench_inference.py --preset tiny                 # CPU, fp32, batch 1
     python eval/perf/bench_inference.py --preset vlaser-2b --device cuda --dtype bfloat16
 
-Random weights of the preset's geometry (latency does not depend on the values). Each mode, with and without the
-prefix key/value cache, runs in its own process so that its peak memory is its own. Latency is the median of
-`--iters` chunks after `--warmup` chunks; one chunk = prefix encoding + `num_inference_steps` expert steps.
+Random weights of the preset's geometry (latency does not depend on the values). The two modes, with and without
+the prefix key/value cache, alternate chunk by chunk, so that a busy or throttled machine slows both alike and
+their ratio stays meaningful. Latency is the median of `--iters` chunks per mode after `--warmup`; one chunk =
+prefix encoding + `num_inference_steps` expert steps. Peak memory: the process's peak RSS (both modes; on CPU no
+per-mode reset exists) and, on GPU, the peak allocated per mode.
 """
 
 from __future__ import annotations
@@ -14,14 +16,12 @@ import argparse
 import json
 import resource
 import statistics
-import subprocess
-import sys
 import time
 
 MODES = {"cached": True, "recompute": False}
 
 
-def _measure(args: argparse.Namespace) -> dict:
+def measure(args: argparse.Namespace) -> list[dict]:
     import torch
 
     from modeling_vlaser import VlaserForActionPrediction
@@ -33,8 +33,7 @@ def _measure(args: argparse.Namespace) -> dict:
     config = get_preset_config(args.preset)
     config.text_config._attn_implementation = args.attn
     config.vision_config._attn_implementation = args.attn
-    with device:
-        model = VlaserForActionPrediction(config).to(dtype).eval()
+    model = VlaserForActionPrediction(config).to(device=device, dtype=dtype).eval()
 
     batch, image_tokens = args.batch_size, config.image_seq_length
     prompt_len = image_tokens + args.text_tokens
@@ -46,39 +45,47 @@ def _measure(args: argparse.Namespace) -> dict:
         pixel_values=torch.randn(batch, 3, size[0], size[1], device=device, dtype=dtype),
         attention_mask=torch.ones(batch, prompt_len, dtype=torch.long, device=device),
         state=torch.zeros(batch, config.state_dim, device=device),
-        use_prefix_cache=MODES[args.mode],
     )
 
-    def run_chunk() -> None:
-        model.sample_actions(**inputs)
+    def run_chunk(mode: str) -> float:
+        start = time.perf_counter()
+        model.sample_actions(**inputs, use_prefix_cache=MODES[mode])
         if device.type == "cuda":
             torch.cuda.synchronize()
+        return (time.perf_counter() - start) * 1000
 
-    for _ in range(args.warmup):
-        run_chunk()
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-    timings = []
+    timings: dict[str, list[float]] = {mode: [] for mode in MODES}
+    peak_gpu: dict[str, float] = {}
+    for mode in MODES:
+        for _ in range(args.warmup):
+            run_chunk(mode)
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+            run_chunk(mode)
+            peak_gpu[mode] = torch.cuda.max_memory_allocated() / 2**20
     for _ in range(args.iters):
-        start = time.perf_counter()
-        run_chunk()
-        timings.append((time.perf_counter() - start) * 1000)
-    result = {
-        "preset": args.preset,
-        "mode": args.mode,
-        "device": str(device),
-        "dtype": args.dtype,
-        "batch_size": batch,
-        "prompt_tokens": prompt_len,
-        "num_inference_steps": config.num_inference_steps,
-        "median_ms": statistics.median(timings),
-        "p90_ms": sorted(timings)[int(0.9 * (len(timings) - 1))],
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "threads": torch.get_num_threads(),
-    }
-    if device.type == "cuda":
-        result["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
-    return result
+        for mode in MODES:
+            timings[mode].append(run_chunk(mode))
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows = []
+    for mode, values in timings.items():
+        row = {
+            "preset": args.preset,
+            "mode": mode,
+            "device": str(device),
+            "dtype": args.dtype,
+            "batch_size": batch,
+            "prompt_tokens": prompt_len,
+            "num_inference_steps": config.num_inference_steps,
+            "median_ms": statistics.median(values),
+            "p90_ms": sorted(values)[int(0.9 * (len(values) - 1))],
+            "peak_rss_mb": peak_rss,
+            "threads": torch.get_num_threads(),
+        }
+        if mode in peak_gpu:
+            row["peak_gpu_mb"] = peak_gpu[mode]
+        rows.append(row)
+    return rows
 
 
 def _format_table(rows: list[dict]) -> str:
@@ -105,21 +112,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--iters", type=int, default=50)
     parser.add_argument("--json", help="also write the rows to this JSON file")
-    parser.add_argument("--mode", choices=list(MODES), help=argparse.SUPPRESS)  # internal: one mode per process
     args = parser.parse_args(argv)
-
-    if args.mode:
-        print(json.dumps(_measure(args)))
-        return
-    rows = []
-    for mode in MODES:
-        child = subprocess.run(
-            [sys.executable, __file__, *(argv if argv is not None else sys.argv[1:]), "--mode", mode],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        rows.append(json.loads(child.stdout.strip().splitlines()[-1]))
+    rows = measure(args)
     print(_format_table(rows))
     if args.json:
         with open(args.json, "w") as f:
