@@ -226,3 +226,16 @@ def test_an_unfinished_checkpoint_is_skipped(tmp_path):
     (tmp_path / "checkpoint-6").mkdir()
     (tmp_path / "checkpoint-6" / "trainer_state.json").write_text('{"global_st')  # killed mid-write
     assert last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-2")
+
+
+def test_push_to_hub_uploads_model_processor_and_card_in_one_commit(conversation_repo, tmp_path, local_hub):
+    repo_id = local_hub.repo_id("vlaser-tiny-stage1")
+    config = sft_config(tmp_path, max_steps=2, save_strategy="no", push_to_hub=True, hub_model_id=repo_id)
+    run_stage1(stage1_args(conversation_repo), config)
+    files = set(local_hub.server.list_files(repo_id))
+    assert {"model.safetensors", "processor_config.json", "tokenizer.json", "modeling_vlaser.py", "README.md"} <= files
+    assert not any(name.startswith("checkpoint-") for name in files)
+    card = local_hub.server.read_file(repo_id, "README.md").decode()
+    assert "grounding_test" in card and "Stage 1" in card
+    model = VlaserForConditionalGeneration.from_pretrained(repo_id)
+    assert model.config.model_type == "vlaser"

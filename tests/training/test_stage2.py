@@ -261,3 +261,15 @@ def test_two_process_torchrun_data_parallel_smoke(episodes, tmp_path):
     state = json.loads((tmp_path / "ddp" / "checkpoint-3" / "trainer_state.json").read_text())
     assert state["global_step"] == 3
     assert (tmp_path / "ddp" / "checkpoint-3" / "rng_state_1.pth").exists()  # the second rank took part
+
+
+def test_freezing_options_leave_the_chosen_parts_unchanged(episodes, tmp_path):
+    args = Stage2Arguments(model_name_or_path="tiny", episodes=[str(episodes)], freeze_language_model=True)
+    set_seed(0)
+    initial, _ = load_policy_and_processor(args, state_dim=7, action_dim=7)
+    output = run_stage2(args, training_args(tmp_path, max_steps=2, save_strategy="no"))
+    trained = VlaserPolicy.from_pretrained(output).model
+    for name in ("model.language_model.layers.0.mlp.up_proj.weight", "model.language_model.embed_tokens.weight"):
+        assert torch.equal(initial.get_parameter(name), trained.get_parameter(name)), name
+    name = "action_expert.layers.0.mlp.up_proj.weight"
+    assert not torch.equal(initial.get_parameter(name), trained.get_parameter(name))
