@@ -400,16 +400,7 @@ class VlaserForActionPrediction(VlaserForConditionalGeneration):
         noisy_actions = sigma[:, None, None] * noise + (1.0 - sigma[:, None, None]) * actions
         target_velocity = noise - actions
 
-        prefix_mask = attention_mask.bool()
-        prefix_pos, state_pos, action_pos = build_position_ids(prefix_mask, config.chunk_size, config.position_scheme)
-        suffix = torch.cat([self.embed_state(state), self.embed_noisy_actions(noisy_actions, sigma)], dim=1)
-        mask = build_joint_attention_mask(
-            prefix_mask, 1 + config.chunk_size, config.causal_prefix, config.causal_actions
-        )
-        suffix_hidden, _ = self.joint_forward(
-            self.embed_prefix(input_ids, pixel_values), suffix, mask, prefix_pos, torch.cat([state_pos, action_pos], 1)
-        )
-        velocity = self.velocity_from_hidden(suffix_hidden[:, 1:])  # (B, P, max_A), fp32
+        velocity = self.full_velocity(noisy_actions, sigma, input_ids, pixel_values, attention_mask, state)
 
         squared_error = (velocity - target_velocity).pow(2)
         step_weight = action_mask.float()[:, :, None]  # (B, P, 1)
@@ -464,8 +455,17 @@ class VlaserForActionPrediction(VlaserForConditionalGeneration):
         )
         return self.velocity_from_hidden(hidden)
 
-    def _full_denoise_step(self, noisy_actions, sigma, input_ids, pixel_values, attention_mask, state) -> torch.Tensor:
-        """The same velocity as `denoise_step`, recomputing the whole sequence (reference for the cache)."""
+    def full_velocity(
+        self,
+        noisy_actions: torch.Tensor,
+        sigma: torch.Tensor,
+        input_ids: torch.LongTensor,
+        pixel_values: torch.FloatTensor,
+        attention_mask: torch.Tensor,
+        state: torch.FloatTensor,
+    ) -> torch.Tensor:
+        """Velocity `(B, P, max_A)` (fp32) from one joint pass over `[prefix | state | actions]`: what training
+        computes, and the reference the cached `denoise_step` must equal."""
         config = self.config
         prefix_mask = attention_mask.bool()
         prefix_pos, state_pos, action_pos = build_position_ids(prefix_mask, config.chunk_size, config.position_scheme)
@@ -526,7 +526,7 @@ class VlaserForActionPrediction(VlaserForConditionalGeneration):
         else:
 
             def velocity_fn(x, sigma):
-                return self._full_denoise_step(x, sigma, input_ids, pixel_values, attention_mask, state)
+                return self.full_velocity(x, sigma, input_ids, pixel_values, attention_mask, state)
 
         scheduler = self.make_scheduler(num_inference_steps)
         sample = noise  # the integration state stays fp32 whatever the weights' dtype
