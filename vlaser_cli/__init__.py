@@ -6,8 +6,8 @@ flags that override them (TRL's `TrlParser`, so training configs read like TRL's
 
 from __future__ import annotations
 
+import importlib
 import sys
-from collections.abc import Callable
 from typing import Any
 
 
@@ -22,21 +22,24 @@ def parse_arguments(dataclass_types: tuple[type, ...], argv: list[str], prog: st
         parser.error(str(error))
 
 
-def _commands() -> dict[str, tuple[str, Callable[[list[str]], None]]]:
-    from .quickstart import main as quickstart
-    from .train import main as train
-
-    return {
-        "quickstart": ("build the tiny model, ground, act, save and reload it", quickstart),
-        "train": ("train stage1 (reasoning SFT) or stage2 (flow-matching action expert)", train),
-    }
+# name -> (help, module holding `main(argv)`); a command's module is imported only when it runs, so a machine
+# without a simulator can still train, and `vlaser --help` stays fast.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "quickstart": (
+        "the pipeline on the tiny model: data, stage 1, stage 2, a policy that acts",
+        "vlaser_cli.quickstart",
+    ),
+    "train": ("train stage1 (reasoning SFT) or stage2 (flow-matching action expert)", "vlaser_cli.train"),
+    "data": ("in-domain QA, VLASER-6M build/stats/validate", "vlaser_cli.data"),
+    "sim": ("record expert episodes, annotation contact sheets", "vlaser_cli.sim"),
+    "eval": ("reasoning benchmarks (eval reasoning)", "vlaser_cli.evaluate"),
+}
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    commands = _commands()
-    if not argv or argv[0] not in commands:
-        lines = "\n".join(f"  {name:<12} {text}" for name, (text, _) in commands.items())
+    if not argv or argv[0] not in COMMANDS:
+        lines = "\n".join(f"  {name:<12} {text}" for name, (text, _) in COMMANDS.items())
         print(f"usage: vlaser COMMAND [--config FILE.yaml] [--flag value ...]\n\ncommands:\n{lines}", file=sys.stderr)
         raise SystemExit(0 if argv[:1] in (["-h"], ["--help"]) else 2)
-    commands[argv[0]][1](argv[1:])
+    importlib.import_module(COMMANDS[argv[0]][1]).main(argv[1:])
