@@ -37,7 +37,7 @@ class _Entry:
 _REGISTRY: dict[str, _Entry] = {}
 _ALIASES: dict[str, str] = {}
 
-LAZY_BENCHMARKS: dict[str, str] = {}
+LAZY_BENCHMARKS: dict[str, str] = {n: f"eval.reasoning.in_domain:{n}" for n in ("in_domain_aloha", "in_domain_widowx")}
 """Benchmarks imported on first use: `{name: "package.module:factory"}` (not part of `all`)."""
 
 
