@@ -34,6 +34,10 @@ def _reasoning(argv: list[str]) -> None:
 
 SUBCOMMANDS: dict[str, tuple[str, Callable[[list[str]], None]]] = {
     "reasoning": ("embodied-reasoning benchmarks (the paper's Table 1) with a Markdown/JSON/PNG report", _reasoning),
+    "closed-loop": (
+        "policy rollouts in simulation: per-task success with Wilson intervals, videos, a report",
+        lambda argv: __import__("eval.closed_loop.cli", fromlist=["main"]).main(argv),
+    ),
 }
 
 USAGE = "usage: vlaser eval {" + ",".join(SUBCOMMANDS) + "} [--config FILE.yaml] [--flag value ...]"
