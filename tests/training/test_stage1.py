@@ -230,7 +230,7 @@ def test_an_unfinished_checkpoint_is_skipped(tmp_path):
 
 def test_push_to_hub_uploads_model_processor_and_card_in_one_commit(conversation_repo, tmp_path, local_hub):
     repo_id = local_hub.repo_id("vlaser-tiny-stage1")
-    config = sft_config(tmp_path, max_steps=2, save_strategy="no", push_to_hub=True, hub_model_id=repo_id)
+    config = sft_config(tmp_path / "run", max_steps=2, save_strategy="no", push_to_hub=True, hub_model_id=repo_id)
     run_stage1(stage1_args(conversation_repo), config)
     files = set(local_hub.server.list_files(repo_id))
     assert {"model.safetensors", "processor_config.json", "tokenizer.json", "modeling_vlaser.py", "README.md"} <= files
