@@ -7,7 +7,7 @@ PIP := $(PYTHON) -m pip
 CONSTRAINTS := -c requirements/constraints.txt
 PYTEST_FLAGS ?=
 
-.PHONY: install install-dev quickstart test test-all bench lint format clean
+.PHONY: install install-dev install-sim quickstart test test-all bench lint format clean
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -24,16 +24,25 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PIP) install --quiet $(CONSTRAINTS) -e '.[dev]'
 	touch $@
 
+# Simulators: MuJoCo renders through EGL on Mesa's llvmpipe; SAPIEN (ManiSkill3) needs Mesa 25 lavapipe from the
+# distribution's backports suite. Both scripts are idempotent and need root the first time.
+$(VENV)/.installed-sim: $(VENV)/.installed-dev scripts/install_sim_deps.sh scripts/install_sim_deps_widowx.sh
+	bash scripts/install_sim_deps.sh
+	bash scripts/install_sim_deps_widowx.sh
+	$(PIP) install --quiet $(CONSTRAINTS) -e '.[dev,sim]'
+	touch $@
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+install-sim: $(VENV)/.installed-sim
 
 quickstart: install
 	$(VENV)/bin/vlaser quickstart
 
-test: install-dev
+test: install-sim
 	$(PYTHON) -m pytest -m "not slow" $(PYTEST_FLAGS)
 
-test-all: install-dev
+test-all: install-sim
 	$(PYTHON) -m pytest $(PYTEST_FLAGS)
 
 bench: install
