@@ -23,8 +23,8 @@ import torch
 @dataclass
 class QuickstartArguments:
     output_dir: str = field(default="outputs/quickstart", metadata={"help": "where data, checkpoints and plots go"})
-    stage1_steps: int = field(default=60, metadata={"help": "SFT steps of stage 1"})
-    stage2_steps: int = field(default=120, metadata={"help": "flow-matching steps of stage 2"})
+    stage1_steps: int = field(default=300, metadata={"help": "SFT steps of stage 1"})
+    stage2_steps: int = field(default=400, metadata={"help": "flow-matching steps of stage 2"})
     seed: int = field(default=0, metadata={"help": "seed of the data, the weights and the noise"})
 
 
