@@ -38,6 +38,11 @@ class ConversationSource:
             raise ValueError(f"dataset {self.path!r}: weight must be > 0, got {self.weight}")
 
 
+def as_sources(entries: list) -> list[ConversationSource]:
+    """YAML gives sources as dicts; the dataclasses hold `ConversationSource`s."""
+    return [ConversationSource(**entry) if isinstance(entry, dict) else entry for entry in entries]
+
+
 @dataclass
 class ConversationMixtureArguments:
     """Which conversation datasets to train on, and how to mix them."""
@@ -49,7 +54,7 @@ class ConversationMixtureArguments:
     mixture_seed: int = field(default=0, metadata={"help": "seed of the interleaving order"})
 
     def __post_init__(self) -> None:
-        self.datasets = [ConversationSource(**d) if isinstance(d, dict) else d for d in self.datasets]
+        self.datasets = as_sources(self.datasets)
 
 
 def load_conversations(source: ConversationSource) -> Dataset:

@@ -19,7 +19,7 @@ from transformers import Trainer, TrainingArguments, set_seed
 from hub_datasets.episodes import LeRobotEpisodes
 
 from .action_data import ACTION_KEY, ActionChunkCollator, ActionChunkDataset, AugmentationConfig, compute_normalizer
-from .conversations import ConversationMixtureArguments, ConversationSource, build_mixture
+from .conversations import ConversationMixtureArguments, ConversationSource, as_sources, build_mixture
 from .model_setup import ModelArguments, load_policy_and_processor, resume_point
 from .reporting import LossCurveCallback, finalize_output
 
@@ -49,7 +49,7 @@ class Stage2Arguments(ModelArguments):
     cotrain_ratio: float = field(default=0.0, metadata={"help": "fraction of samples that are conversations"})
 
     def __post_init__(self) -> None:
-        self.cotrain_datasets = [ConversationSource(**d) if isinstance(d, dict) else d for d in self.cotrain_datasets]
+        self.cotrain_datasets = as_sources(self.cotrain_datasets)
         if not 0.0 <= self.cotrain_ratio <= 0.5:
             raise ValueError(f"cotrain_ratio must be in [0, 0.5], got {self.cotrain_ratio}")
         if self.cotrain_ratio > 0 and not self.cotrain_datasets:
