@@ -113,4 +113,22 @@ def build_model_card(
     )
 
 
-__all__ = ["build_model_card"]
+def upload_folder_in_one_commit(
+    folder: str,
+    repo_id: str,
+    private: bool | None = None,
+    token: str | None = None,
+    commit_message: str = "Upload",
+    ignore_patterns: list[str] | None = None,
+):
+    """Create the repo if needed and upload `folder` as one commit, so a repo never holds a half-updated model."""
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
+    return api.upload_folder(
+        repo_id=repo_id, folder_path=folder, commit_message=commit_message, ignore_patterns=ignore_patterns
+    )
+
+
+__all__ = ["build_model_card", "upload_folder_in_one_commit"]

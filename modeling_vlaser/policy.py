@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .hub import build_model_card
+from .hub import build_model_card, upload_folder_in_one_commit
 from .modeling_vlaser import VlaserForActionPrediction
 from .processing_vlaser import VlaserProcessor
 
@@ -90,13 +90,9 @@ class VlaserPolicy:
         self, repo_id: str, private: bool = False, commit_message: str = "Upload VLASER policy", **card_fields
     ):
         """Upload everything `save_pretrained` writes as one commit, so a repo never holds a half-updated policy."""
-        from huggingface_hub import HfApi
-
-        api = HfApi()
-        repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
         with tempfile.TemporaryDirectory() as folder:
             self.save_pretrained(folder, model_id=repo_id, **card_fields)
-            return api.upload_folder(repo_id=repo_id, folder_path=folder, commit_message=commit_message)
+            return upload_folder_in_one_commit(folder, repo_id, private=private, commit_message=commit_message)
 
 
 __all__ = ["VlaserPolicy"]

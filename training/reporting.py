@@ -7,7 +7,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from modeling_vlaser.hub import build_model_card
+from modeling_vlaser.hub import build_model_card, upload_folder_in_one_commit
 
 LOSS_CURVE_NAME = "loss_curve.png"
 
@@ -69,16 +69,12 @@ def finalize_output(trainer, processor, datasets: list[str], base_model: str | N
     )
     card.save(output_dir / "README.md")
     if trainer.args.push_to_hub:
-        from huggingface_hub import HfApi
-
-        api = HfApi(token=trainer.args.hub_token)
-        repo_id = api.create_repo(
-            trainer.args.hub_model_id or output_dir.name, private=trainer.args.hub_private_repo, exist_ok=True
-        ).repo_id
-        api.upload_folder(
-            repo_id=repo_id,
-            folder_path=output_dir,
-            ignore_patterns=["checkpoint-*", "checkpoint-*/**", "runs/**", "*.tmp"],
+        upload_folder_in_one_commit(
+            str(output_dir),
+            trainer.args.hub_model_id or output_dir.name,
+            private=trainer.args.hub_private_repo,
+            token=trainer.args.hub_token,
             commit_message="Upload VLASER checkpoint",
+            ignore_patterns=["checkpoint-*", "checkpoint-*/**", "runs/**", "*.tmp"],
         )
     return output_dir
