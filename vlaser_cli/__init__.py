@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("in-domain QA, VLASER-6M build/stats/validate", "vlaser_cli.data"),
     "sim": ("record expert episodes, annotation contact sheets", "vlaser_cli.sim"),
     "eval": ("reasoning benchmarks (eval reasoning)", "vlaser_cli.evaluate"),
+    "demo": ("the Gradio demo: grounding, planning, spatial QA, action preview", "vlaser_cli.demo"),
 }
 
 
