@@ -7,7 +7,7 @@ PIP := $(PYTHON) -m pip
 CONSTRAINTS := -c requirements/constraints.txt
 PYTEST_FLAGS ?=
 
-.PHONY: install install-dev install-sim quickstart test test-all bench lint format clean
+.PHONY: install install-dev install-sim install-demo install-browser quickstart demo test test-all bench lint format clean
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -32,17 +32,32 @@ $(VENV)/.installed-sim: $(VENV)/.installed-dev scripts/install_sim_deps.sh scrip
 	$(PIP) install --quiet $(CONSTRAINTS) -e '.[dev,sim]'
 	touch $@
 
+# The demo: gradio, on top of the simulators (its Action preview rolls policies out in them).
+$(VENV)/.installed-demo: $(VENV)/.installed-sim
+	$(PIP) install --quiet $(CONSTRAINTS) -e '.[dev,sim,demo]'
+	touch $@
+
+# The demo's browser test drives Debian's Chromium with Playwright (idempotent script; root the first time).
+$(VENV)/.installed-browser: $(VENV)/.installed-demo scripts/install_browser_deps.sh
+	bash scripts/install_browser_deps.sh
+	touch $@
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 install-sim: $(VENV)/.installed-sim
+install-demo: $(VENV)/.installed-demo
+install-browser: $(VENV)/.installed-browser
 
 quickstart: install
 	$(VENV)/bin/vlaser quickstart
 
-test: install-sim
+demo: install-demo
+	$(VENV)/bin/vlaser demo
+
+test: install-browser
 	$(PYTHON) -m pytest -m "not slow" $(PYTEST_FLAGS)
 
-test-all: install-sim
+test-all: install-browser
 	$(PYTHON) -m pytest $(PYTEST_FLAGS)
 
 bench: install

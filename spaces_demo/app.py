@@ -39,33 +39,46 @@ try:  # a package import (`vlaser demo`, tests) or a script run (the Space)
         DemoSettings,
         ModelUnavailableError,
         SimScene,
+        draw_answer,
         format_state,
     )
 except ImportError:
-    from backend import DemoBackend, DemoInputError, DemoSettings, ModelUnavailableError, SimScene, format_state
+    from backend import (
+        DemoBackend,
+        DemoInputError,
+        DemoSettings,
+        ModelUnavailableError,
+        SimScene,
+        draw_answer,
+        format_state,
+    )
 
 EXAMPLES_FILE = _HERE / "examples" / "examples.json"
 NO_SCENE = "none (my own image)"
 
 
-class ImageInput(gr.Image):
-    """`gr.Image` whose unreadable uploads reach the user as a message naming the field.
+def image_input(label: str, elem_id: str) -> gr.Image:
+    """A PIL `gr.Image` whose unreadable uploads reach the user as a message naming the field.
 
-    Plain `gr.Image` fails inside Gradio's preprocessing, which the client only sees as "the app raised an
-    exception". `is_template` makes the page render it with the standard Image component.
+    Plain `gr.Image` fails inside Gradio's preprocessing, which clients only see as "the app raised an exception".
+    The check wraps this instance's `preprocess` rather than subclassing: Gradio writes a `.pyi` stub next to the
+    module of every Component subclass.
     """
+    component = gr.Image(type="pil", label=label, elem_id=elem_id)
+    preprocess = component.preprocess
 
-    is_template = True
-
-    def preprocess(self, payload: Any) -> Any:
+    def checked_preprocess(payload: Any) -> Any:
         try:
-            return super().preprocess(payload)
+            return preprocess(payload)
         except (PIL.UnidentifiedImageError, PIL.Image.DecompressionBombError, OSError, ValueError) as error:
             name = getattr(payload, "orig_name", None) or Path(str(getattr(payload, "path", "upload"))).name
             raise gr.Error(
-                f"{self.label}: expected an image file (PNG, JPEG, WebP, ...), but {name!r} could not be read as one "
+                f"{label}: expected an image file (PNG, JPEG, WebP, ...), but {name!r} could not be read as one "
                 f"({type(error).__name__})"
             ) from None
+
+    component.preprocess = checked_preprocess
+    return component
 
 
 def load_examples(path: Path = EXAMPLES_FILE) -> list[SimScene]:
@@ -112,6 +125,13 @@ class DemoApp:
         return (result.image, result.annotations), result.answer
 
     @_user_errors
+    def draw(self, image: PIL.Image.Image | None, answer: str, phrase: str) -> Any:
+        """Draw the answer in the raw-answer box (edited, or pasted from another model) on the image."""
+        settings = self.backend.settings if self.backend else DemoSettings()  # drawing needs no model
+        result = draw_answer(image, answer, phrase, settings.max_image_side)
+        return result.image, result.annotations
+
+    @_user_errors
     def plan(self, image: PIL.Image.Image | None, instruction: str) -> tuple[str, str]:
         answer, steps = self._backend().plan(image, instruction)
         numbered = "\n".join(f"{index}. {step}" for index, step in enumerate(steps, 1))
@@ -152,7 +172,7 @@ class DemoApp:
 
 
 def build_demo(app: DemoApp) -> gr.Blocks:
-    """The page. Endpoints: /ground, /plan, /ask and /preview_actions."""
+    """The page. Endpoints: /ground, /draw, /plan, /ask and /preview_actions."""
     backend = app.backend
     max_steps = backend.settings.max_rollout_steps if backend else DemoSettings().max_rollout_steps
     with gr.Blocks(title="VLASER demo") as demo:
@@ -183,17 +203,22 @@ def build_demo(app: DemoApp) -> gr.Blocks:
             with gr.Tab("Grounding", id="grounding"):
                 with gr.Row():
                     with gr.Column():
-                        ground_image = ImageInput(type="pil", label="Image", elem_id="grounding-image")
+                        ground_image = image_input("Image", "grounding-image")
                         phrase = gr.Textbox(label="Object", placeholder="the red cube", elem_id="grounding-phrase")
                         kind = gr.Radio(["box", "point"], value="box", label="Answer with")
                         ground_button = gr.Button("Locate", variant="primary", elem_id="grounding-submit")
                     with gr.Column():
                         annotated = gr.AnnotatedImage(label="Answer on the image", elem_id="grounding-output")
-                        ground_raw = gr.Textbox(label="Raw answer", elem_id="grounding-raw")
+                        ground_raw = gr.Textbox(
+                            label="Raw answer (edit it, or paste another model's, and draw it)",
+                            interactive=True,
+                            elem_id="grounding-raw",
+                        )
+                        draw_button = gr.Button("Draw this answer", elem_id="grounding-draw")
             with gr.Tab("Planning", id="planning"):
                 with gr.Row():
                     with gr.Column():
-                        plan_image = ImageInput(type="pil", label="Image", elem_id="planning-image")
+                        plan_image = image_input("Image", "planning-image")
                         plan_instruction = gr.Textbox(label="Instruction", placeholder="put the cube in the box")
                         plan_button = gr.Button("Plan", variant="primary")
                     with gr.Column():
@@ -202,7 +227,7 @@ def build_demo(app: DemoApp) -> gr.Blocks:
             with gr.Tab("Spatial QA", id="spatial-qa"):
                 with gr.Row():
                     with gr.Column():
-                        qa_image = ImageInput(type="pil", label="Image", elem_id="qa-image")
+                        qa_image = image_input("Image", "qa-image")
                         question = gr.Textbox(label="Question", placeholder="Is the cube left of the gripper?")
                         ask_button = gr.Button("Ask", variant="primary")
                     answer = gr.Textbox(label="Answer", elem_id="qa-answer")
@@ -212,7 +237,7 @@ def build_demo(app: DemoApp) -> gr.Blocks:
                         scene = gr.Dropdown(
                             [NO_SCENE, *app.by_label], value=NO_SCENE, label="Simulator scene (needed for a rollout)"
                         )
-                        action_image = ImageInput(type="pil", label="Camera frame", elem_id="action-image")
+                        action_image = image_input("Camera frame", "action-image")
                         action_instruction = gr.Textbox(label="Instruction")
                         state = gr.Textbox(label="Robot state (numbers separated by commas)")
                         rollout_steps = gr.Slider(0, max_steps, value=0, step=1, label="Rollout steps (0: none)")
@@ -224,6 +249,7 @@ def build_demo(app: DemoApp) -> gr.Blocks:
                         rollout_summary = gr.Markdown()
 
         ground_button.click(app.ground, [ground_image, phrase, kind], [annotated, ground_raw], api_name="ground")
+        draw_button.click(app.draw, [ground_image, ground_raw, phrase], annotated, api_name="draw")
         plan_button.click(app.plan, [plan_image, plan_instruction], [plan_steps, plan_raw], api_name="plan")
         ask_button.click(app.ask, [qa_image, question], answer, api_name="ask")
         action_button.click(

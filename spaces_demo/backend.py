@@ -293,6 +293,17 @@ class ActionPreview:
     rollout_summary: str = ""
 
 
+def draw_answer(image: Any, answer: Any, label: Any = "", max_image_side: int = 1024) -> GroundingAnswer:
+    """Annotations for a grounding answer typed or pasted by the user (another model's, or a corrected one)."""
+    answer = check_text(answer, "answer")
+    image = prepare_image(image, max_image_side)
+    objects = parse_grounding(answer)
+    if not any(grounded.boxes or grounded.points for grounded in objects):
+        raise DemoInputError("answer: no <box>[[x1, y1, x2, y2]]</box> or <point>[[x, y]]</point> to draw")
+    default = label.strip() if isinstance(label, str) and label.strip() else "answer"
+    return GroundingAnswer(answer, "", image, grounding_annotations(objects, image.width, image.height, default))
+
+
 class _RequestPolicy:
     """The policy as one request drives it in a rollout: with the user's instruction (the evaluator passes the task's
     own), and refusing to start another query once the request's time is up."""

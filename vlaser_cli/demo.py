@@ -1,8 +1,8 @@
 """`vlaser demo`: the Gradio demo (spaces_demo/app.py) on 127.0.0.1; `vlaser demo export DIR` writes a Space folder.
 
-    vlaser demo                                   # outputs/quickstart/policy, http://127.0.0.1:7860
-    vlaser demo --model you/vlaser-aloha --port 7861 --concurrency 4
-    vlaser demo export build/space                # app + examples + the packages it imports, ready to push
+vlaser demo                                   # outputs/quickstart/policy, http://127.0.0.1:7860
+vlaser demo --model you/vlaser-aloha --port 7861 --concurrency 4
+vlaser demo export build/space                # app + examples + the packages it imports, ready to push
 """
 
 from __future__ import annotations

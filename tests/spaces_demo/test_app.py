@@ -15,7 +15,7 @@ from spaces_demo.app import create_demo, launch, load_examples, parse_arguments
 from spaces_demo.backend import DemoSettings
 from tests.spaces_demo.conftest import ALOHA_DIM, free_port
 
-ENDPOINTS = {"/ground", "/plan", "/ask", "/preview_actions"}
+ENDPOINTS = {"/ground", "/draw", "/plan", "/ask", "/preview_actions"}
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +39,14 @@ def test_grounding_returns_the_annotated_image_and_the_raw_answer(client, aloha_
     assert set(annotated) >= {"image", "annotations"} and isinstance(annotated["annotations"], list)
     with PIL.Image.open(annotated["image"]) as image:
         assert image.size == (224, 224)
+
+
+def test_a_typed_answer_is_drawn_as_box_and_point_annotations(client, aloha_scene):
+    answer = "<ref>red cube</ref><box>[[570, 460, 640, 560]]</box><point>[[200, 500]]</point>"
+    annotated = client.predict(handle_file(aloha_scene.image), answer, "ignored label", api_name="/draw")
+    assert [entry["label"] for entry in annotated["annotations"]] == ["red cube", "red cube"]
+    with pytest.raises(AppError, match="answer: no <box>"):
+        client.predict(handle_file(aloha_scene.image), "the cube is on the left", "", api_name="/draw")
 
 
 def test_large_uploads_are_scaled_down_before_the_model_sees_them(client, tmp_path):

@@ -60,3 +60,20 @@ def test_grounding_query_from_the_gallery_draws_the_annotated_image(served, page
     assert drawn.std() > 10
     with PIL.Image.open(screenshot) as full:
         assert full.width == 1280
+
+
+def test_a_pasted_grounding_answer_is_drawn_over_the_frame(served, page, tmp_path):
+    page.goto(served[0])
+    page.get_by_label("Thumbnail 5 of 9").click()
+    page.locator("#grounding-image img").first.wait_for(state="visible", timeout=20_000)
+    # Around the red cube of this frame (at about 60 %, 51 % of the image), and a point on the left gripper.
+    answer = "<ref>red cube</ref><box>[[570, 460, 640, 560]]</box><ref>left gripper</ref><point>[[200, 500]]</point>"
+    page.locator("#grounding-raw textarea").first.fill(answer)
+    page.locator("#grounding-draw").click()
+    masks = page.locator("#grounding-output img.mask")
+    masks.nth(1).wait_for(state="attached", timeout=30_000)
+    assert masks.count() == 2
+    legend = page.locator("#grounding-output .legend-item")
+    assert legend.all_inner_texts() == ["red cube", "left gripper"]
+    page.locator("#grounding-output").screenshot(path=str(tmp_path / "drawn.png"))
+    print(f"screenshot: {tmp_path / 'drawn.png'}")
