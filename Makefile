@@ -48,7 +48,7 @@ install-sim: $(VENV)/.installed-sim
 install-demo: $(VENV)/.installed-demo
 install-browser: $(VENV)/.installed-browser
 
-quickstart: install
+quickstart: install-sim
 	$(VENV)/bin/vlaser quickstart
 
 demo: install-demo

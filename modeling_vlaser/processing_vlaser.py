@@ -240,6 +240,22 @@ class VlaserProcessor(InternVLProcessor):
             raise ValueError("VlaserProcessor does not process videos; pass frames as `images`")
         return super().__call__(images=images, text=text, **kwargs)
 
+    def decode_answers(self, generated_ids: Any) -> list[str]:
+        """Answer texts of generated token ids `(batch, new_tokens)` (the prompt cut off), each up to its first
+        end-of-turn or padding token.
+
+        Why not `batch_decode(..., skip_special_tokens=True)`: `<ref>`, `<box>` and their closing tags are special
+        tokens (as in InternVL3), and skipping them turns `<ref>cube</ref><box>[[1, 2, 3, 4]]</box>` into
+        `cube[[1, 2, 3, 4]]`, which loses the grounding format.
+        """
+        tokenizer = self.tokenizer
+        stop = {tokenizer.eos_token_id, tokenizer.pad_token_id, tokenizer.convert_tokens_to_ids("<|im_end|>")}
+        answers = []
+        for row in generated_ids.tolist() if hasattr(generated_ids, "tolist") else generated_ids:
+            end = next((index for index, token in enumerate(row) if token in stop), len(row))
+            answers.append(tokenizer.decode(row[:end], skip_special_tokens=False).strip())
+        return answers
+
     # ------------------------------------------------------------------------------------------------------------------
     # Construction helpers
     # ------------------------------------------------------------------------------------------------------------------

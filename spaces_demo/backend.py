@@ -372,7 +372,7 @@ class DemoBackend:
                 max_time=max(deadline.remaining(), 0.01),
             )
         deadline.check("the answer")
-        return self.processor.decode(generated[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True).strip()
+        return self.processor.decode_answers(generated[:, inputs["input_ids"].shape[1] :])[0]
 
     def ground(self, image: Any, phrase: Any, kind: str = "box") -> GroundingAnswer:
         """Boxes (or points) for an object phrase, ready for `gr.AnnotatedImage`."""

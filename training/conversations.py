@@ -7,7 +7,9 @@ takes them; a mixture interleaves them with the given weights.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import datasets
 from datasets import Dataset, get_dataset_config_names, interleave_datasets, load_dataset
@@ -57,11 +59,31 @@ class ConversationMixtureArguments:
         self.datasets = as_sources(self.datasets)
 
 
+def local_cache_dir(path: str) -> str | None:
+    """A `datasets` cache folder of its own for a local source, keyed by its files (names, sizes, mtimes); `None`
+    for a Hub repo (whose cache is keyed by revision).
+
+    Why: datasets 5.2 keys the cache of a local folder by its name and config only, so a folder rebuilt in place (a
+    new `vlaser data build`, a re-run quickstart) would silently load the rows of the earlier build.
+    """
+    root = Path(path)
+    if not root.exists():
+        return None
+    files = [root] if root.is_file() else sorted(file for file in root.rglob("*") if file.is_file())
+    digest = hashlib.sha256()
+    for file in files:
+        stat = file.stat()
+        digest.update(
+            f"{file.relative_to(root) if file != root else file.name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode()
+        )
+    return str(Path(datasets.config.HF_DATASETS_CACHE) / "vlaser_local" / digest.hexdigest()[:16])
+
+
 def load_conversations(source: ConversationSource) -> Dataset:
     """Load one source and check it has the conversation schema; errors name the source and what was expected."""
     where = f"{source.path}" + (f" (config {source.name!r})" if source.name else "")
     try:
-        dataset = load_dataset(source.path, source.name, split=source.split)
+        dataset = load_dataset(source.path, source.name, split=source.split, cache_dir=local_cache_dir(source.path))
     except ValueError as error:
         if "corresponds to no data" in str(error):
             raise ValueError(f"{where} split {source.split!r} is empty: nothing to train on") from error

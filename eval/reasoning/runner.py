@@ -146,9 +146,7 @@ class VlaserGenerator:
                         )
                     self.calls += 1
                     new_tokens = output[:, inputs["input_ids"].shape[1] :]
-                    for index, text in zip(
-                        chunk, tokenizer.batch_decode(new_tokens, skip_special_tokens=True), strict=True
-                    ):
+                    for index, text in zip(chunk, self.processor.decode_answers(new_tokens), strict=True):
                         answers[index] = text.strip()
         finally:
             tokenizer.padding_side = padding_side

@@ -182,6 +182,17 @@ def test_trl_collator_trains_only_on_assistant_tokens(processor):
 # ----------------------------------------------------------------------------------------------------------------------
 
 
+def test_decoded_answers_keep_the_grounding_tags_and_stop_at_the_end_of_the_turn(processor):
+    answers = ["<ref>red cube</ref><box>[[1, 2, 3, 4]]</box>", "<point>[[500, 250]]</point> done"]
+    rows = [processor.tokenizer(text + "<|im_end|>", add_special_tokens=False)["input_ids"] for text in answers]
+    pad = processor.tokenizer.pad_token_id
+    width = max(map(len, rows)) + 3
+    generated = torch.tensor([row + [pad] * (width - len(row)) for row in rows])
+    generated[1, len(rows[1])] = processor.tokenizer.convert_tokens_to_ids("<ref>")  # after the end: ignored
+    assert processor.decode_answers(generated) == answers
+    assert processor.tokenizer.decode(rows[0], skip_special_tokens=True) == "red cube[[1, 2, 3, 4]]"  # the trap
+
+
 def test_prepare_policy_inputs(processor, normalizer):
     processor.normalizer = normalizer
     try:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from modeling_vlaser import ActionNormalizer, VlaserPolicy, load_tiny_processor
 from spaces_demo.app import DemoApp, build_demo, launch, load_examples
@@ -49,9 +50,11 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def served(aloha_checkpoint):
     """The app on 127.0.0.1 with the tiny ALOHA checkpoint; yields (url, backend)."""
+    threads = torch.get_num_threads()  # `launch` sizes torch's thread pool for the server; later tests get it back
     backend = DemoBackend.load(DemoSettings(model=str(aloha_checkpoint), max_new_tokens=12))
     demo = build_demo(DemoApp(backend, load_examples()))
     url = launch(demo, port=free_port(), concurrency=2, max_queue=64, block=False)
     yield url, backend
     demo.close()
     backend.close()
+    torch.set_num_threads(threads)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import PIL.Image
 import pytest
+import torch
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
@@ -30,6 +32,8 @@ def aloha_scene():
 
 def test_server_binds_loopback_and_exposes_one_endpoint_per_tab(served, client):
     assert served[0].startswith("http://127.0.0.1:")
+    # 2 requests at once share the cores instead of each spinning up a thread per core.
+    assert torch.get_num_threads() == max(1, (os.cpu_count() or 1) // 2)
     assert set(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ENDPOINTS
 
 

@@ -35,7 +35,8 @@ def test_stage2_configs_parse(name, tmp_path):
         ["--config", str(CONFIGS / name), *CPU, "--output_dir", str(tmp_path), "--max_steps", "7"],
         "t",
     )
-    assert args.raw_action_dims == [6] and args.chunk_size == 4 and training.max_steps == 7
+    raw = yaml.safe_load((CONFIGS / name).read_text())
+    assert args.raw_action_dims == raw["raw_action_dims"] and args.chunk_size == 4 and training.max_steps == 7
     assert training.remove_unused_columns is False
 
 

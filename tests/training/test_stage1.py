@@ -19,7 +19,7 @@ from trl import SFTConfig
 from hub_datasets.synthetic import grounding_rows, planning_rows, write_conversation_repo
 from modeling_vlaser import VlaserForConditionalGeneration, VlaserProcessor
 from tests.conftest import REPO_ROOT
-from training.conversations import ConversationMixtureArguments, ConversationSource, build_mixture
+from training.conversations import ConversationMixtureArguments, ConversationSource, build_mixture, load_conversations
 from training.model_setup import last_complete_checkpoint
 from training.stage1_sft import Stage1Arguments, run_stage1
 
@@ -108,6 +108,18 @@ def test_mixture_follows_the_weights(tmp_path):
     )
     first = [messages[0]["content"].startswith("<image>\nPoint") for messages in mixture[:80]["messages"]]
     assert 0.62 < sum(first) / len(first) < 0.88  # 3:1 -> 75 % from "a" while both last
+
+
+def test_a_folder_rebuilt_in_place_loads_its_new_rows(tmp_path):
+    """datasets 5.2 keys its cache of a local folder by name and config only; a rebuilt folder must not load the
+    rows of the earlier build."""
+    repo = tmp_path / "conversations"
+    write_conversation_repo(repo, {"grounding": grounding_rows(5)})
+    assert len(load_conversations(ConversationSource(str(repo), "grounding"))) == 5
+    rows = grounding_rows(9, seed=3)
+    write_conversation_repo(repo, {"grounding": rows})
+    rebuilt = load_conversations(ConversationSource(str(repo), "grounding"))
+    assert len(rebuilt) == 9 and rebuilt[0]["messages"] == rows["messages"][0]
 
 
 def test_bad_conversation_data_gets_clear_errors(conversation_repo, tmp_path):
