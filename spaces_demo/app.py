@@ -33,6 +33,7 @@ import pandas as pd  # noqa: E402
 import PIL.Image  # noqa: E402
 
 try:  # a package import (`vlaser demo`, tests) or a script run (the Space)
+    from . import gradio_fixes
     from .backend import (
         DemoBackend,
         DemoInputError,
@@ -43,6 +44,7 @@ try:  # a package import (`vlaser demo`, tests) or a script run (the Space)
         format_state,
     )
 except ImportError:
+    import gradio_fixes
     from backend import (
         DemoBackend,
         DemoInputError,
@@ -52,6 +54,8 @@ except ImportError:
         draw_answer,
         format_state,
     )
+
+gradio_fixes.apply()
 
 EXAMPLES_FILE = _HERE / "examples" / "examples.json"
 NO_SCENE = "none (my own image)"
@@ -149,7 +153,7 @@ class DemoApp:
         if scene_label not in (None, "", NO_SCENE) and scene is None:
             raise gr.Error(f"scene: unknown simulator scene {scene_label!r}; pick one from the list")
         preview = self._backend().preview_actions(image, instruction, state, scene, int(rollout_steps or 0))
-        table = pd.DataFrame(np.round(preview.chunk, 4), columns=preview.names)
+        table = pd.DataFrame(np.round(preview.chunk.astype(np.float64), 4), columns=preview.names)
         table.insert(0, "step", range(len(table)))
         summary = preview.rollout_summary or "No rollout (set the number of steps and pick a simulator scene)."
         return preview.plot, table, preview.video, summary
@@ -157,10 +161,11 @@ class DemoApp:
     def select_example(self, event: gr.SelectData) -> tuple[Any, ...]:
         """A gallery click fills every tab with the frame, its instruction and one of its objects."""
         scene = self.scenes[event.index]
-        phrase = next(
+        name = next(
             (name for name in scene.objects if "gripper" not in name), scene.objects[0] if scene.objects else ""
         )
-        question = f"Where is the {phrase} relative to the robot?" if phrase else "What is on the table?"
+        phrase = f"the {name}" if name else ""  # the wording of the in-domain questions
+        question = f"Where is {phrase} relative to the robot?" if phrase else "What is on the table?"
         image = scene.image
         return image, phrase, image, scene.instruction, image, question, scene.label
 

@@ -29,8 +29,9 @@ DEFAULT_MODEL = "outputs/quickstart/policy"
 # The question templates of the in-domain data engine (hub_datasets/in_domain), so a model trained on VLASER-6M sees
 # the wording it was trained on.
 GROUNDING_PROMPTS = {
-    "box": "Detect {phrase} and output its bounding box.",
-    "point": "Where is {phrase}? Answer with a point.",
+    "box": "Detect {phrase} and output its bounding box. Answer with <box>[[x1, y1, x2, y2]]</box>, coordinates "
+    "normalized to 0-1000.",
+    "point": "Mark a point on {phrase}. Answer with <point>[[x, y]]</point>, coordinates normalized to 0-1000.",
 }
 PLANNING_PROMPT = "Give a step-by-step plan to {instruction}."
 MAX_PROMPT_CHARS = 500

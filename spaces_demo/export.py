@@ -18,7 +18,7 @@ from huggingface_hub import SpaceCard
 
 DEMO_DIR = Path(__file__).resolve().parent
 REPO_ROOT = DEMO_DIR.parent
-DEMO_FILES = ("app.py", "backend.py", "README.md", "requirements.txt", "packages.txt")
+DEMO_FILES = ("app.py", "backend.py", "gradio_fixes.py", "README.md", "requirements.txt", "packages.txt")
 # (source folder relative to the repository, copied whole)
 PACKAGES = ("modeling_vlaser", "simulation", "eval/closed_loop")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "measure_experts.py")

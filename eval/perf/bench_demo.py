@@ -2,13 +2,15 @@
 
     python eval/perf/bench_demo.py                                   # the quickstart checkpoint
     python eval/perf/bench_demo.py --model PATH --clients 20 --concurrency 1 2 4 --json outputs/bench_demo.json
+    python eval/perf/bench_demo.py --concurrency 2 --torch-threads 2       # what the server's thread sizing avoids
 
 What it measures, on a server it starts on 127.0.0.1:
 
 * latency: median and max of `--repeats` sequential calls of every endpoint (grounding, planning, spatial QA,
   action preview without and with a `--rollout-steps` rollout), including HTTP, queueing and image upload;
-* throughput: `--clients` clients that each send one grounding request at once, per queue concurrency limit;
-  requests per second and the slowest client's wait. A PNG plot of both goes next to `--json` when given.
+* throughput: `--clients` clients that each send the same grounding request at once, per queue concurrency limit;
+  answered requests per second, the slowest client's wait, and the requests that failed (with their errors). A PNG
+  plot of both goes next to `--json` when given.
 
 Other processes on the machine inflate every figure.
 """
@@ -61,18 +63,25 @@ def bench_throughput(url: str, scene, clients: int) -> dict[str, float]:
 
     connected = [Client(url, verbose=False) for _ in range(clients)]
 
-    def ground(client) -> float:
-        return _timed(lambda: client.predict(handle_file(scene.image), scene.objects[0], "box", api_name="/ground"))
+    def ground(client) -> float | str:
+        try:
+            return _timed(lambda: client.predict(handle_file(scene.image), scene.objects[0], "box", api_name="/ground"))
+        except Exception as error:  # noqa: BLE001 - a lost request is a result here, not a crash
+            return f"{type(error).__name__}: {error}"
 
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=clients) as pool:
-        waits = list(pool.map(ground, connected))
+        outcomes = list(pool.map(ground, connected))
     total = time.perf_counter() - start
+    waits = [outcome for outcome in outcomes if isinstance(outcome, float)]
+    errors = sorted({outcome for outcome in outcomes if isinstance(outcome, str)})
     return {
         "answered": len(waits),
-        "requests_per_s": round(clients / total, 2),
-        "slowest_s": round(max(waits), 2),
-        "median_s": round(statistics.median(waits), 2),
+        "failed": clients - len(waits),
+        "errors": errors,
+        "requests_per_s": round(len(waits) / total, 2),
+        "slowest_s": round(max(waits), 2) if waits else None,
+        "median_s": round(statistics.median(waits), 2) if waits else None,
     }
 
 
@@ -103,9 +112,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rollout-steps", type=int, default=20)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument(
+        "--torch-threads", type=int, help="override the server's torch threads (default: cores // concurrency)"
+    )
     parser.add_argument("--json", type=Path, help="write the results here (and a PNG beside it)")
     args = parser.parse_args(argv)
 
+    import torch
     from gradio_client import Client
 
     from spaces_demo.app import DemoApp, build_demo, launch, load_examples
@@ -117,6 +130,9 @@ def main(argv: list[str] | None = None) -> None:
     for level in args.concurrency:
         demo = build_demo(DemoApp(backend, load_examples()))
         url = launch(demo, port=None, concurrency=level, max_queue=max(64, args.clients), block=False)
+        if args.torch_threads:
+            torch.set_num_threads(args.torch_threads)
+        results["torch_threads"] = torch.get_num_threads()
         try:
             if not results["latency"]:
                 results["latency"] = bench_latency(Client(url, verbose=False), scene, args.repeats, args.rollout_steps)

@@ -12,6 +12,7 @@ from modeling_vlaser.grounding import GroundedObject, format_boxes, format_point
 from spaces_demo.app import load_examples
 from spaces_demo.backend import (
     DEFAULT_MODEL,
+    GROUNDING_PROMPTS,
     DemoBackend,
     DemoInputError,
     DemoSettings,
@@ -135,7 +136,7 @@ def backend(aloha_checkpoint) -> DemoBackend:
 def test_grounding_answer_and_its_annotations_agree(backend):
     scene = load_examples()[0]
     result = backend.ground(scene.image, scene.objects[0])
-    assert result.prompt == f"Detect {scene.objects[0]} and output its bounding box."
+    assert result.prompt == GROUNDING_PROMPTS["box"].format(phrase=scene.objects[0])
     assert isinstance(result.answer, str) and result.image.size == (224, 224)
     expected = grounding_annotations(parse_grounding(result.answer), 224, 224, scene.objects[0])
     assert [label for _, label in result.annotations] == [label for _, label in expected]

@@ -37,7 +37,7 @@ def test_grounding_query_from_the_gallery_draws_the_annotated_image(served, page
     page.goto(url)
     page.get_by_label("Thumbnail 5 of 9").click()  # aloha transfer_cube: "pick up the red cube ..."
     phrase = page.locator("#grounding-phrase textarea, #grounding-phrase input").first
-    page.wait_for_function("el => el.value === 'red cube'", arg=phrase.element_handle(), timeout=20_000)
+    page.wait_for_function("el => el.value === 'the red cube'", arg=phrase.element_handle(), timeout=20_000)
     assert page.locator("#grounding-image img").first.is_visible()
 
     page.locator("#grounding-submit").click()
@@ -54,7 +54,7 @@ def test_grounding_query_from_the_gallery_draws_the_annotated_image(served, page
     assert annotated.evaluate("img => img.naturalWidth") == 224  # the gallery frame, at its own size
     # The page shows the answer the model gives for this query.
     scene_image = "spaces_demo/examples/aloha_transfer_cube_seed7.png"
-    assert raw.input_value() == backend.ground(scene_image, "red cube").answer
+    assert raw.input_value() == backend.ground(scene_image, "the red cube").answer
     # What was drawn is the simulator frame: its grey table, not an empty placeholder.
     drawn = np.asarray(PIL.Image.open(tmp_path / "annotated.png").convert("RGB"), dtype=np.float32)
     assert drawn.std() > 10
