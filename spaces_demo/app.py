@@ -180,7 +180,8 @@ def build_demo(app: DemoApp) -> gr.Blocks:
     """The page. Endpoints: /ground, /draw, /plan, /ask and /preview_actions."""
     backend = app.backend
     max_steps = backend.settings.max_rollout_steps if backend else DemoSettings().max_rollout_steps
-    with gr.Blocks(title="VLASER demo") as demo:
+    # Gradio keeps every upload and output in its cache; a long-running Space would fill its disk otherwise.
+    with gr.Blocks(title="VLASER demo", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(
             "# VLASER: embodied reasoning and action preview\n"
             "A vision-language model fine-tuned on in-domain embodied reasoning data, with a flow-matching action "

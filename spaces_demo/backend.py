@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 import os
 import re
+import shutil
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ GROUNDING_PROMPTS = {
 }
 PLANNING_PROMPT = "Give a step-by-step plan to {instruction}."
 MAX_PROMPT_CHARS = 500
+VIDEO_MAX_AGE_S = 3600
 
 
 class DemoInputError(ValueError):
@@ -332,6 +335,7 @@ class DemoBackend:
         # A stage-1 (reasoning only) checkpoint has no action statistics: it still answers questions.
         self.policy = VlaserPolicy(model, processor) if processor.normalizer is not None else None
         self._rollout_lock = threading.Lock()
+        self._video_dir = Path(tempfile.mkdtemp(prefix="vlaser_demo_videos_"))
         self._envs: dict[tuple[str, str, str], Any] = {}
 
     @classmethod
@@ -467,13 +471,21 @@ class DemoBackend:
             success, taken, queries, frames = rollout(
                 env, _RequestPolicy(policy, instruction, deadline), scene.seed, steps, film=True
             )
-            video = Path(tempfile.mkdtemp(prefix="vlaser_demo_")) / f"{scene.task}_seed{scene.seed}.mp4"
+            video = self._video_path(f"{scene.task}_seed{scene.seed}")
             write_video(video, frames, env.spec.fps)
         outcome = "succeeded" if success else "not done"
         summary = f"{taken} steps ({queries} policy queries) of {scene.label}: {outcome}"
         return str(video), summary
 
+    def _video_path(self, stem: str) -> Path:
+        """A new MP4 path in this server's video folder; videos older than an hour go (Gradio has its copy)."""
+        for old in self._video_dir.glob("*.mp4"):
+            if time.time() - old.stat().st_mtime > VIDEO_MAX_AGE_S:
+                old.unlink(missing_ok=True)
+        return self._video_dir / f"{stem}_{uuid.uuid4().hex[:8]}.mp4"
+
     def close(self) -> None:
         for env in self._envs.values():
             env.close()
         self._envs.clear()
+        shutil.rmtree(self._video_dir, ignore_errors=True)

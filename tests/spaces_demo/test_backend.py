@@ -128,6 +128,16 @@ def test_missing_default_checkpoint_says_how_to_get_one(monkeypatch, tmp_path):
         DemoBackend.load(DemoSettings(model=str(tmp_path / "nowhere")))
 
 
+def test_a_checkpoint_on_the_hub_loads_by_repo_id(local_hub, aloha_checkpoint):
+    from modeling_vlaser import VlaserPolicy
+
+    repo_id = local_hub.repo_id("vlaser-aloha-demo")
+    VlaserPolicy.from_pretrained(aloha_checkpoint).push_to_hub(repo_id)
+    backend = DemoBackend.load(DemoSettings(model=repo_id, max_new_tokens=4))
+    assert backend.source == repo_id and backend.policy.config.state_dim == ALOHA_DIM
+    assert isinstance(backend.ask(load_examples()[0].image, "What is on the table?"), str)
+
+
 @pytest.fixture(scope="module")
 def backend(aloha_checkpoint) -> DemoBackend:
     return DemoBackend.load(DemoSettings(model=str(aloha_checkpoint), max_new_tokens=12))
