@@ -314,7 +314,11 @@ def launch(
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     defaults = DemoSettings()
-    parser = argparse.ArgumentParser(prog="vlaser demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="vlaser demo",
+        description=__doc__.split("\n\n")[0],
+        epilog="`vlaser demo export DIR` writes the demo as a Hugging Face Space folder instead.",
+    )
     parser.add_argument("--model", default=os.environ.get("VLASER_MODEL", defaults.model), help="folder or repo id")
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), help="address to bind")
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))

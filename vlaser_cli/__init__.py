@@ -26,14 +26,14 @@ def parse_arguments(dataclass_types: tuple[type, ...], argv: list[str], prog: st
 # without a simulator can still train, and `vlaser --help` stays fast.
 COMMANDS: dict[str, tuple[str, str]] = {
     "quickstart": (
-        "the pipeline on the tiny model: data, stage 1, stage 2, a policy that acts",
+        "the pipeline on the tiny model: ALOHA episodes, in-domain QA, stage 1, stage 2, a policy",
         "vlaser_cli.quickstart",
     ),
     "train": ("train stage1 (reasoning SFT) or stage2 (flow-matching action expert)", "vlaser_cli.train"),
     "data": ("in-domain QA, VLASER-6M build/stats/validate", "vlaser_cli.data"),
     "sim": ("record expert episodes, annotation contact sheets", "vlaser_cli.sim"),
-    "eval": ("reasoning benchmarks (eval reasoning)", "vlaser_cli.evaluate"),
-    "demo": ("the Gradio demo: grounding, planning, spatial QA, action preview", "vlaser_cli.demo"),
+    "eval": ("reasoning benchmarks and closed-loop control (eval reasoning|closed-loop)", "vlaser_cli.evaluate"),
+    "demo": ("the Gradio demo (grounding, planning, QA, actions); demo export DIR: a Space", "vlaser_cli.demo"),
 }
 
 
