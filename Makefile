@@ -26,7 +26,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 
 # Simulators: MuJoCo renders through EGL on Mesa's llvmpipe; SAPIEN (ManiSkill3) needs Mesa 25 lavapipe from the
 # distribution's backports suite. Both scripts are idempotent and need root the first time.
-$(VENV)/.installed-sim: $(VENV)/.installed-dev scripts/install_sim_deps.sh scripts/install_sim_deps_widowx.sh
+$(VENV)/.installed-sim: $(VENV)/.installed-dev scripts/apt_install_missing.sh scripts/install_sim_deps.sh scripts/install_sim_deps_widowx.sh
 	bash scripts/install_sim_deps.sh
 	bash scripts/install_sim_deps_widowx.sh
 	$(PIP) install --quiet $(CONSTRAINTS) -e '.[dev,sim]'

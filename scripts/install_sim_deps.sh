@@ -16,27 +16,4 @@ elif [ -n "${1:-}" ]; then
     echo "usage: $0 [--osmesa]" >&2
     exit 2
 fi
-export DEBIAN_FRONTEND=noninteractive
-DRY_RUN="${VLASER_APT_DRY_RUN:-0}"
-
-log() { echo "[install_sim_deps] $*"; }
-die() { echo "[install_sim_deps] ERROR: $*" >&2; exit 1; }
-
-missing=()
-for pkg in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if [ "${#missing[@]}" -eq 0 ]; then
-    log "already installed: ${PACKAGES[*]}"
-    exit 0
-fi
-log "missing: ${missing[*]}"
-if [ "$DRY_RUN" = 1 ]; then
-    log "dry run: would run apt-get update and apt-get install ${missing[*]}"
-    exit 0
-fi
-[ "$(id -u)" -eq 0 ] || die "must run as root to install packages; try: sudo $0 $*"
-command -v apt-get >/dev/null || die "apt-get not found: install ${missing[*]} (or your system's equivalents) by hand"
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
-log "done: ${missing[*]}"
+exec bash "$(dirname "$0")/apt_install_missing.sh" install_sim_deps "${PACKAGES[@]}"

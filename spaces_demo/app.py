@@ -32,28 +32,20 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import PIL.Image  # noqa: E402
 
-try:  # a package import (`vlaser demo`, tests) or a script run (the Space)
+if __package__:  # imported as a package: `vlaser demo`, the tests
+    from . import backend as demo_backend
     from . import gradio_fixes
-    from .backend import (
-        DemoBackend,
-        DemoInputError,
-        DemoSettings,
-        ModelUnavailableError,
-        SimScene,
-        draw_answer,
-        format_state,
-    )
-except ImportError:
+else:  # run as a script: `python spaces_demo/app.py`, or a Space's app.py
+    import backend as demo_backend
     import gradio_fixes
-    from backend import (
-        DemoBackend,
-        DemoInputError,
-        DemoSettings,
-        ModelUnavailableError,
-        SimScene,
-        draw_answer,
-        format_state,
-    )
+
+DemoBackend, DemoInputError, DemoSettings = (
+    demo_backend.DemoBackend,
+    demo_backend.DemoInputError,
+    demo_backend.DemoSettings,
+)
+ModelUnavailableError, SimScene = demo_backend.ModelUnavailableError, demo_backend.SimScene
+draw_answer, format_state = demo_backend.draw_answer, demo_backend.format_state
 
 gradio_fixes.apply()
 
