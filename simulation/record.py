@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 import traceback
 from collections.abc import Iterator
@@ -31,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from simulation.workers import init_worker_process
 
 SEED_KEY = "episode_seed"
 REPORT_JSON = "record_report.json"
@@ -130,19 +131,6 @@ def run_episode(env: Any, expert: Any, seed: int, max_steps: int, annotations: b
 
 
 _WORKER_STATE: dict[str, Any] = {}
-
-
-def _watch_parent(parent: int) -> None:
-    """Exit when the recording process is gone (killed): a pool worker would otherwise wait for jobs forever."""
-    while True:
-        time.sleep(0.5)
-        if os.getppid() != parent:
-            os._exit(0)
-
-
-def _worker_init(parent: int) -> None:
-    os.environ.setdefault("LP_NUM_THREADS", "1")  # llvmpipe: one thread per process renders the most frames per core
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
 def _episode_job(job: EpisodeJob) -> EpisodeResult:
@@ -413,7 +401,9 @@ class Recorder:
 
         context = multiprocessing.get_context("spawn")  # fresh interpreters: no inherited GL state or threads
         workers = min(self.config.workers, len(jobs))
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init, initargs=(os.getpid(),))
+        pool = ProcessPoolExecutor(
+            workers, mp_context=context, initializer=init_worker_process, initargs=(os.getpid(),)
+        )
         try:
             pending: set[Future] = set()
             queue = iter(jobs)

@@ -21,7 +21,6 @@ import math
 import os
 import pickle
 import sys
-import threading
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -31,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from simulation.workers import init_worker_process
 
 from .policies import EXPERT, RANDOM, ExpertPolicy, RandomPolicy, chunk_lengths, expert_action_range, load_checkpoint
 
@@ -160,18 +161,8 @@ def write_video(path: str | Path, frames: list[np.ndarray], fps: int) -> None:
 _STATE: dict[str, Any] = {}
 
 
-def _watch_parent(parent: int) -> None:
-    """Exit when the evaluating process is gone: a pool worker would otherwise wait for jobs forever."""
-    while True:
-        time.sleep(0.5)
-        if os.getppid() != parent:
-            os._exit(0)
-
-
 def _worker_init(config: ClosedLoopConfig, policy_blob: bytes | None, parent: int | None) -> None:
-    os.environ.setdefault("LP_NUM_THREADS", "1")
-    if parent is not None:
-        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    init_worker_process(parent)
     _STATE.clear()
     _STATE.update(config=config, policy=pickle.loads(policy_blob) if policy_blob else None, envs={}, per_task={})
 
