@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,13 @@ def shared_dir() -> Path:
     if not SHARED_DIR.is_dir():
         pytest.skip(f"the project's shared folder is not at {SHARED_DIR} (set VLASER_SHARED)")
     return SHARED_DIR
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (the kernel's pick; closed again before returning)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def tiny_policy(seed: int = 0, **overrides) -> VlaserForActionPrediction:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import io
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ from hub_datasets.model_qa import (
     parse_question_answer,
 )
 from hub_datasets.validate import validate_repo
+from tests.conftest import free_port
 from tests.openai_server import OpenAICompatibleServer
 
 
@@ -92,10 +92,7 @@ def test_builder_adds_judged_model_rows(server: OpenAICompatibleServer, tmp_path
 
 
 def test_dead_endpoint_fails_after_max_failures() -> None:
-    with socket.socket() as sock:  # a port nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    qa = ModelQA(ModelQAConfig(base_url=f"http://127.0.0.1:{port}/v1", max_failures=2, timeout=2))
+    qa = ModelQA(ModelQAConfig(base_url=f"http://127.0.0.1:{free_port()}/v1", max_failures=2, timeout=2))
     image = np.zeros((8, 8, 3), np.uint8)
     assert qa.generate(image, "task", "general_qa") is None
     with pytest.raises(ModelQAError, match="2 model-QA requests in a row failed"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ from modeling_vlaser import ActionNormalizer, VlaserPolicy, load_tiny_processor
 from spaces_demo.app import DemoApp, build_demo, launch, load_examples
 from spaces_demo.backend import DemoBackend, DemoSettings
 from spaces_demo.make_examples import EXAMPLES_FILE
-from tests.conftest import tiny_policy
+from tests.conftest import free_port, tiny_policy
 
 ALOHA_DIM = 14
 
@@ -39,12 +38,6 @@ def aloha_checkpoint(tmp_path_factory) -> Path:
     folder = save_tiny_aloha_policy(tmp_path_factory.mktemp("aloha_policy"))
     VlaserPolicy.from_pretrained(folder)  # loads as a policy: statistics and dims agree
     return folder
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,8 @@ from gradio_client.exceptions import AppError
 
 from spaces_demo.app import create_demo, launch, load_examples, parse_arguments
 from spaces_demo.backend import DemoSettings
-from tests.spaces_demo.conftest import ALOHA_DIM, free_port
+from tests.conftest import free_port
+from tests.spaces_demo.conftest import ALOHA_DIM
 
 ENDPOINTS = {"/ground", "/draw", "/plan", "/ask", "/preview_actions"}
 

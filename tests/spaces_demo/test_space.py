@@ -14,7 +14,7 @@ from huggingface_hub import SpaceCard
 
 from spaces_demo.export import DEMO_DIR, export_space
 from spaces_demo.make_examples import EXAMPLES_FILE
-from tests.spaces_demo.conftest import free_port
+from tests.conftest import free_port
 from vlaser_cli import main as vlaser
 
 
