@@ -305,11 +305,29 @@ class Benchmark(ABC):
             )
         if not samples:
             return BenchmarkScore(score=float("nan"))
-        metric = load_metric(self.metric_name)
-        return self.summarize(metric.compute(**self.metric_inputs(samples, predictions)))
+        return self.summarize(self.compute_metric(self.metric_inputs(samples, predictions)))
+
+    def compute_metric(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """The metric's output for `metric_inputs`: this benchmark's `evaluate` metric module, loaded locally."""
+        return load_metric(self.metric_name).compute(**inputs)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+
+class ParquetBenchmark(Benchmark):
+    """A benchmark published as parquet files, anywhere under its folder."""
+
+    def is_data_dir(self, path: Path) -> bool:
+        return path.is_dir() and bool(find_files(path, "*.parquet"))
+
+    @staticmethod
+    def parquet_files(root: Path) -> list[Path]:
+        """The parquet files under `root`; `FileNotFoundError` when there are none."""
+        files = find_files(root, "*.parquet")
+        if not files:
+            raise FileNotFoundError(f"{root}: no parquet file")
+        return files
 
 
 def looks_like_repo_id(value: str) -> bool:

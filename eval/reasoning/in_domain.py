@@ -42,7 +42,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .base import Benchmark, BenchmarkScore, LazyImage, LoadContext, LoadResult, Sample
+from .base import Benchmark, LazyImage, LoadContext, LoadResult, Sample
 from .parsing import parse_geometry, parse_number
 
 HELD_OUT_START_SEED = 100_000
@@ -419,15 +419,9 @@ class InDomainBenchmark(Benchmark):
             "predictions": list(predictions),
         }
 
-    def score(self, samples: Sequence[Sample], predictions: Sequence[Any]) -> BenchmarkScore:
+    def compute_metric(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """Scored in this module (no `evaluate` metric module): see `score_predictions`."""
-        if len(samples) != len(predictions):
-            raise ValueError(
-                f"samples and predictions must have the same length, got {len(samples)} and {len(predictions)}"
-            )
-        if not samples:
-            return BenchmarkScore(score=float("nan"))
-        return self.summarize(score_predictions(**self.metric_inputs(samples, predictions)))
+        return score_predictions(**inputs)
 
 
 class InDomainAloha(InDomainBenchmark):

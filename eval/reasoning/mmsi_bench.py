@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from .base import (
-    Benchmark,
     LoadContext,
     LoadResult,
+    ParquetBenchmark,
     Sample,
-    find_files,
     image_from_bytes,
     image_placeholders,
     load_parquet_rows,
@@ -49,7 +48,7 @@ def parse_mmsi_answer(text: Any) -> str:
     return match.group().upper() if match else ""
 
 
-class MMSIBench(Benchmark):
+class MMSIBench(ParquetBenchmark):
     name = "mmsi_bench"
     display_name = "MMSI-Bench"
     paper_column = "MMSI"
@@ -59,13 +58,8 @@ class MMSIBench(Benchmark):
     metric_name = "multiple_choice_accuracy"
     max_new_tokens = 32
 
-    def is_data_dir(self, path: Path) -> bool:
-        return path.is_dir() and bool(find_files(path, "*.parquet"))
-
     def load_local(self, root: Path, context: LoadContext) -> LoadResult:
-        files = find_files(root, "*.parquet")
-        if not files:
-            raise FileNotFoundError(f"{root}: no parquet file")
+        files = self.parquet_files(root)
         result = LoadResult([], source=", ".join(str(path) for path in files))
         dataset = load_parquet_rows(files, context)
         for index in range(len(dataset)):

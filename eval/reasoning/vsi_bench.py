@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from .base import (
-    Benchmark,
     LoadContext,
     LoadResult,
+    ParquetBenchmark,
     Sample,
-    find_files,
     image_placeholders,
     load_parquet_rows,
     require_fields,
@@ -96,7 +95,7 @@ class _VideoSource:
         return load
 
 
-class VSIBench(Benchmark):
+class VSIBench(ParquetBenchmark):
     name = "vsi_bench"
     display_name = "VSI-Bench"
     paper_column = "VSI"
@@ -108,13 +107,8 @@ class VSIBench(Benchmark):
     metric_name = "vsi_bench_score"
     max_new_tokens = 16
 
-    def is_data_dir(self, path: Path) -> bool:
-        return path.is_dir() and bool(find_files(path, "*.parquet"))
-
     def load_local(self, root: Path, context: LoadContext) -> LoadResult:
-        files = find_files(root, "*.parquet")
-        if not files:
-            raise FileNotFoundError(f"{root}: no parquet file")
+        files = self.parquet_files(root)
         frames = context.video_frames or VSI_BENCH_FRAMES
         videos = _VideoSource(root)
         result = LoadResult([], source=", ".join(str(path) for path in files))
