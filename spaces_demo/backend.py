@@ -23,6 +23,7 @@ import numpy as np
 import PIL.Image
 import torch
 
+from modeling_vlaser.generation import generate_answer
 from modeling_vlaser.grounding import GroundedObject, parse_grounding, to_pixels
 
 DEFAULT_MODEL = "outputs/quickstart/policy"
@@ -364,20 +365,17 @@ class DemoBackend:
 
     # ------------------------------------------------------------------------------------------------ text
     def generate(self, image: PIL.Image.Image, question: str, deadline: Deadline) -> str:
-        """Greedy answer of the model to one question about one image."""
-        messages = [{"role": "user", "content": f"<image>\n{question}"}]
-        prompt = self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        inputs = self.processor(images=[image], text=[prompt], return_tensors="pt").to(self.model.device)
-        inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
-        with torch.inference_mode():
-            generated = self.model.generate(
-                **inputs,
-                max_new_tokens=self.settings.max_new_tokens,
-                do_sample=False,
-                max_time=max(deadline.remaining(), 0.01),
-            )
+        """Greedy answer of the model to one question about one image, stopped at the request's deadline."""
+        answer = generate_answer(
+            self.model,
+            self.processor,
+            image,
+            question,
+            max_new_tokens=self.settings.max_new_tokens,
+            max_time=max(deadline.remaining(), 0.01),
+        )
         deadline.check("the answer")
-        return self.processor.decode_answers(generated[:, inputs["input_ids"].shape[1] :])[0]
+        return answer
 
     def ground(self, image: Any, phrase: Any, kind: str = "box") -> GroundingAnswer:
         """Boxes (or points) for an object phrase, ready for `gr.AnnotatedImage`."""

@@ -165,24 +165,13 @@ def _grounding_example(
     return fallback
 
 
-def _generate_answer(policy, image, question: str) -> str:
-    """Greedy answer to one question about one image, grounding tags kept (`VlaserProcessor.decode_answers`)."""
-    processor, model = policy.processor, policy.model
-    prompt = processor.apply_chat_template(
-        [{"role": "user", "content": question}], add_generation_prompt=True, tokenize=False
-    )
-    inputs = processor(images=[image], text=[prompt], return_tensors="pt")
-    with torch.no_grad():
-        generated = model.generate(**inputs, max_new_tokens=48, do_sample=False)
-    return processor.decode_answers(generated[:, inputs["input_ids"].shape[1] :])[0]
-
-
 def run_quickstart(args: QuickstartArguments, echo: Callable[[str], None] = print) -> dict:
     from trl import SFTConfig
 
     from hub_datasets.build import config_name
     from hub_datasets.episodes import LeRobotEpisodes
     from modeling_vlaser import VlaserPolicy
+    from modeling_vlaser.generation import generate_answer
     from modeling_vlaser.grounding import parse_grounding
     from simulation.record import SEED_KEY
     from training.stage1_sft import Stage1Arguments, run_stage1
@@ -245,7 +234,7 @@ def run_quickstart(args: QuickstartArguments, echo: Callable[[str], None] = prin
     image.save(output_dir / "query.png")
     question, truth = row["messages"][0]["content"], row["messages"][1]["content"]
     with _timed(timings, "grounding answer"):
-        answer = _generate_answer(policy, image, question)
+        answer = generate_answer(policy.model, policy.processor, image, question, max_new_tokens=48)
     echo(
         f"grounding, {where} (seed {int(np.ravel(frame[SEED_KEY])[0])}) of the recorded episodes, a frame "
         f"stage 1 trained on ({output_dir / 'query.png'}):"
