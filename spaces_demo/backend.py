@@ -29,8 +29,9 @@ from modeling_vlaser.grounding import GroundedObject, parse_grounding, to_pixels
 DEFAULT_MODEL = "outputs/quickstart/policy"
 """The checkpoint `make quickstart` writes; `VLASER_MODEL` names another folder or a Hub repo id."""
 
-# The question templates of the in-domain data engine (hub_datasets/in_domain), so a model trained on VLASER-6M sees
-# the wording it was trained on.
+# Worded as questions of the in-domain data engine (hub_datasets/in_domain; a test keeps them among its templates), so
+# a model trained on VLASER-6M is asked the way it was trained. Copied rather than imported: the engine's package would
+# add seconds of start-up (pyarrow, datasets) and its files to the Space for three strings.
 GROUNDING_PROMPTS = {
     "box": "Detect {phrase} and output its bounding box. Answer with <box>[[x1, y1, x2, y2]]</box>, coordinates "
     "normalized to 0-1000.",

@@ -13,6 +13,7 @@ from spaces_demo.app import load_examples
 from spaces_demo.backend import (
     DEFAULT_MODEL,
     GROUNDING_PROMPTS,
+    PLANNING_PROMPT,
     DemoBackend,
     DemoInputError,
     DemoSettings,
@@ -82,6 +83,17 @@ def test_bad_states_are_refused_with_the_reason(text, message):
 )
 def test_plan_answers_split_into_steps(answer, steps):
     assert split_plan(answer) == steps
+
+
+def test_prompts_are_worded_as_the_in_domain_training_questions():
+    """The tiny models answer in the trained format only when asked in the trained wording."""
+    from hub_datasets.in_domain.grounding import BOX_HINTS, BOX_ONE, POINT_HINTS, POINT_ONE
+    from hub_datasets.in_domain.planning import PLAN_QUESTIONS
+
+    as_engine = {key: prompt.replace("{phrase}", "{obj}") for key, prompt in GROUNDING_PROMPTS.items()}
+    assert as_engine["box"] in {question + hint for question in BOX_ONE for hint in BOX_HINTS}
+    assert as_engine["point"] in {question + hint for question in POINT_ONE for hint in POINT_HINTS}
+    assert PLANNING_PROMPT.replace("{instruction}", "{task}") in PLAN_QUESTIONS
 
 
 def test_boxes_and_points_become_pixel_annotations():
