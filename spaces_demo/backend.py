@@ -180,25 +180,17 @@ def parse_state(text: Any, state_dim: int) -> np.ndarray:
     else:
         if not isinstance(text, str) or not text.strip():
             raise DemoInputError(f"state: enter the robot state as {state_dim} numbers separated by commas")
-        tokens = [token for token in re.split(r"[\s,;\[\]()]+", text.strip()) if token]
-        try:
-            values = [float(token) for token in tokens]
-        except ValueError:
-            bad = next(token for token in tokens if not _is_float(token))
-            raise DemoInputError(f"state: {bad!r} is not a number; expected {state_dim} numbers") from None
+        values = []
+        for token in (token for token in re.split(r"[\s,;\[\]()]+", text.strip()) if token):
+            try:
+                values.append(float(token))
+            except ValueError:
+                raise DemoInputError(f"state: {token!r} is not a number; expected {state_dim} numbers") from None
     if len(values) != state_dim:
         raise DemoInputError(f"state: this checkpoint expects {state_dim} numbers (its state_dim), got {len(values)}")
     if not all(math.isfinite(value) for value in values):
         raise DemoInputError("state: every number must be finite (no nan or inf)")
     return np.asarray(values, dtype=np.float32)
-
-
-def _is_float(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
 
 
 def format_state(state: Any) -> str:
