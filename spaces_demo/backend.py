@@ -241,17 +241,21 @@ def _clamp(value: float, size: int) -> int:
 
 
 def plot_chunk(chunk: np.ndarray, names: list[str] | None = None, title: str = "") -> np.ndarray:
-    """One small line plot per action dimension over the chunk's steps, as an RGB array."""
-    import matplotlib
+    """One small line plot per action dimension over the chunk's steps, as an RGB array.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Matplotlib's object API rather than pyplot: requests run in several server threads, and pyplot's figure registry
+    is global state.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     steps, dims = chunk.shape
     names = names if names and len(names) == dims else [f"a{index}" for index in range(dims)]
     columns = min(4, dims)
     rows = math.ceil(dims / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 1.9 * rows), squeeze=False, sharex=True)
+    figure = Figure(figsize=(3.2 * columns, 1.9 * rows))
+    canvas = FigureCanvasAgg(figure)
+    axes = figure.subplots(rows, columns, squeeze=False, sharex=True)
     for index, axis in enumerate(axes.flat):
         if index >= dims:
             axis.axis("off")
@@ -265,10 +269,8 @@ def plot_chunk(chunk: np.ndarray, names: list[str] | None = None, title: str = "
     if title:
         figure.suptitle(title, fontsize=10)
     figure.tight_layout()
-    figure.canvas.draw()
-    pixels = np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
-    plt.close(figure)
-    return pixels
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
 # ---------------------------------------------------------------------------------------------------- the model
