@@ -30,18 +30,12 @@ from .base import (
     load_parquet_rows,
     require_fields,
 )
+
+# The question types are defined once, in the metric module (which `evaluate` loads as a standalone file).
+from .metrics.vsi_bench_score.vsi_bench_score import MCA_TYPES, NA_TYPES
 from .parsing import extract_choice, first_token, parse_number
 from .video import VSI_BENCH_FRAMES, count_frames, read_frames, uniform_indices
 
-MCA_TYPES = (
-    "object_rel_direction_easy",
-    "object_rel_direction_medium",
-    "object_rel_direction_hard",
-    "object_rel_distance",
-    "route_planning",
-    "obj_appearance_order",
-)
-NA_TYPES = ("object_abs_distance", "object_counting", "object_size_estimation", "room_size_estimation")
 PRE_PROMPT = "These are frames of a video."
 MCA_POST_PROMPT = "Answer with the option's letter from the given choices directly."
 NA_POST_PROMPT = "Please answer the question using a single word or phrase."
