@@ -262,6 +262,13 @@ class _HubState:
         with self.lock:
             return repo.commits[self.resolve_revision(repo, revision)]
 
+    def snapshot(self, repo_type: str, repo_id: str, revision: str) -> tuple[_Repo, _Commit, dict[str, FileEntry]]:
+        """The repo, the commit `revision` names and a copy of its file table, read under one lock."""
+        with self.lock:
+            repo = self.get_repo(repo_type, repo_id)
+            commit = self.commit_at(repo, revision)
+            return repo, commit, dict(commit.files)
+
     def _new_commit(
         self, repo: _Repo, parent: str | None, title: str, message: str, files: dict[str, FileEntry]
     ) -> _Commit:
@@ -717,10 +724,7 @@ class _HubRequestHandler(BaseHTTPRequestHandler):
 
     def _repo_info(self, repo_type: str, repo_id: str, revision: str, explicit_revision: bool) -> None:
         state = self.state
-        with state.lock:
-            repo = state.get_repo(repo_type, repo_id)
-            commit = state.commit_at(repo, revision)
-            files = dict(commit.files)
+        repo, commit, files = state.snapshot(repo_type, repo_id, revision)
         with_blobs = self._query.get("blobs", "").lower() in ("1", "true")
         siblings: list[dict[str, Any]] = []
         for path in sorted(files):
@@ -790,10 +794,7 @@ class _HubRequestHandler(BaseHTTPRequestHandler):
         path = path.strip("/")
         recursive = self._query.get("recursive", "").lower() in ("1", "true")
         expand = self._query.get("expand", "").lower() in ("1", "true")
-        with state.lock:
-            repo = state.get_repo(repo_type, repo_id)
-            commit = state.commit_at(repo, revision)
-            files = dict(commit.files)
+        repo, commit, files = state.snapshot(repo_type, repo_id, revision)
         folders = _HubState.folders(files)
         if path and path not in folders:
             headers = {"X-Repo-Commit": commit.oid}
@@ -826,10 +827,7 @@ class _HubRequestHandler(BaseHTTPRequestHandler):
         if isinstance(paths, str):
             paths = [paths]
         state = self.state
-        with state.lock:
-            repo = state.get_repo(repo_type, repo_id)
-            commit = state.commit_at(repo, revision)
-            files = dict(commit.files)
+        repo, commit, files = state.snapshot(repo_type, repo_id, revision)
         folders = _HubState.folders(files)
         out = []
         for path in paths:
@@ -861,10 +859,7 @@ class _HubRequestHandler(BaseHTTPRequestHandler):
         self._require_auth()
         payload = self._read_json()
         state = self.state
-        with state.lock:
-            repo = state.get_repo(repo_type, repo_id)
-            commit = state.commit_at(repo, revision)
-            files = dict(commit.files)
+        repo, commit, files = state.snapshot(repo_type, repo_id, revision)
         patterns = self._lfs_patterns(files)
         out = []
         for item in payload.get("files", []):
